@@ -1,0 +1,86 @@
+"""Dense-compression baselines at a given byte budget per vector, all from faiss.
+
+Each baseline returns `(database, queries, bytes_per_vector)` where `database · queriesᵀ` is the
+score the baseline ranks by, so one exact search (`search.exact_topk`) serves them all.
+Vectors are unit-normalised first: every method then approximates cosine similarity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import faiss
+import numpy as np
+
+Baseline = Callable[[np.ndarray, np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray, int]]
+
+
+def _pca(train: np.ndarray, dims: int) -> faiss.PCAMatrix:
+    pca = faiss.PCAMatrix(train.shape[1], dims)
+    pca.train(train)
+    return pca
+
+
+def pca_float32(train, database, queries, budget):
+    """Project to budget/4 principal components, stored as float32."""
+    pca = _pca(train, max(1, min(budget // 4, train.shape[1])))
+    return pca.apply(database), pca.apply(queries), 4 * pca.d_out
+
+
+def pca_int8(train, database, queries, budget):
+    """Project to `budget` principal components, each stored as one int8 (faiss SQ8)."""
+    pca = _pca(train, min(budget, train.shape[1]))
+    sq = faiss.ScalarQuantizer(pca.d_out, faiss.ScalarQuantizer.QT_8bit)
+    sq.train(pca.apply(train))
+    db = pca.apply(database)
+    return sq.decode(sq.compute_codes(db)), pca.apply(queries), pca.d_out
+
+
+def truncation(train, database, queries, budget):
+    """Matryoshka-style: keep the first budget/4 dimensions (float32), renormalised."""
+    m = max(1, min(budget // 4, train.shape[1]))
+
+    def cut(x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x[:, :m])
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+    return cut(database), cut(queries), 4 * m
+
+
+def int8_scalar(train, database, queries, budget):
+    """Per-dimension int8 (faiss SQ8) of the full vector: d bytes whatever the budget (a reference)."""
+    sq = faiss.ScalarQuantizer(train.shape[1], faiss.ScalarQuantizer.QT_8bit)
+    sq.train(train)
+    return sq.decode(sq.compute_codes(database)), queries, train.shape[1]
+
+
+def sign_1bit(train, database, queries, budget):
+    """SimHash: signs of 8·budget random projections (faiss IndexLSH, rotated); ±1 dot = bits - 2·Hamming."""
+    lsh = faiss.IndexLSH(train.shape[1], 8 * budget, True, False)
+    lsh.train(train)
+
+    def bits(x: np.ndarray) -> np.ndarray:
+        packed = lsh.sa_encode(x)
+        return np.unpackbits(packed, axis=1, bitorder="little").astype(np.float32) * 2 - 1
+
+    return bits(database), bits(queries), budget
+
+
+def product_quantization(train, database, queries, budget):
+    """faiss PQ with m byte-sized sub-quantizers, m the largest divisor of d within the budget;
+    asymmetric distance (raw query · decoded item), as IndexPQ with inner product scores."""
+    d = train.shape[1]
+    m = max(x for x in range(1, min(budget, d) + 1) if d % x == 0)
+    pq = faiss.ProductQuantizer(d, m, 8)
+    pq.train(train)
+    return pq.decode(pq.compute_codes(database)), queries, m
+
+
+BASELINES: dict[str, Baseline] = {
+    "pca_float32": pca_float32,
+    "pca_int8": pca_int8,
+    "truncation_float32": truncation,
+    "int8_scalar": int8_scalar,
+    "sign_1bit": sign_1bit,
+    "product_quantization": product_quantization,
+}

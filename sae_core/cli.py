@@ -1,0 +1,223 @@
+"""`saevdb` command line: train, encode, eval. Each prints a short summary and, with `--json PATH`,
+writes the full result as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+
+from sae_core.config import SAEConfig
+from sae_core.data import BUILTIN, load_embeddings
+from sae_core.evaluate import QUERY_MODES, EvalConfig, evaluate
+from sae_core.model_files import fingerprint, load_model, load_training_record, save_model
+from sae_core.report import format_report
+from sae_core.train import TrainConfig, build_and_fit
+
+logger = logging.getLogger("saevdb")
+
+
+def _data_id(source: str) -> str:
+    """How a data source is recorded, so eval can tell whether it is the training data."""
+    return source if source in BUILTIN else str(Path(source).resolve())
+
+
+def _split(n: int, holdout: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(held-out rows, training rows), both sorted; the held-out ones are eval's queries."""
+    if not 0 <= holdout < n - 1:
+        raise ValueError(f"--holdout {holdout} must leave at least 2 of the {n} rows for training")
+    perm = np.random.default_rng(seed).permutation(n)
+    return np.sort(perm[:holdout]), np.sort(perm[holdout:])
+
+
+def cmd_train(args: argparse.Namespace) -> dict:
+    x = load_embeddings(args.data)
+    sae = SAEConfig(d=int(x.shape[1]), h=args.hidden, k=args.k, signed=args.signed)
+    defaults = TrainConfig()
+    train = TrainConfig(
+        **{
+            f.name: getattr(args, f.name) if getattr(args, f.name, None) is not None else getattr(defaults, f.name)
+            for f in fields(TrainConfig)
+        }
+    )
+    held_out, rows = _split(x.shape[0], args.holdout, train.seed)
+    start = time.perf_counter()
+    model, result = build_and_fit(x, sae, train, checkpoint_dir=args.out, rows=rows, show_progress_bar=not args.quiet)
+    seconds = time.perf_counter() - start
+    record = {
+        "data": _data_id(args.data),
+        "rows": int(x.shape[0]),
+        "held_out_rows": held_out.tolist(),
+        "train": asdict(train),
+        "result": result.to_dict(),
+        "seconds": seconds,
+    }
+    fp = save_model(model, args.out, training=record)
+    summary = {
+        "model": str(args.out),
+        "fingerprint": fp,
+        "config": asdict(sae),
+        "seconds": round(seconds, 1),
+        "trained_rows": int(rows.size),
+        "held_out_rows": int(held_out.size),
+        **result.to_dict(),
+    }
+    print(
+        f"trained {sae} on {rows.size} rows in {seconds:.0f} s; dead latents {result.dead_fraction:.1%};"
+        f" fingerprint {fp[:16]}; saved to {args.out}"
+    )
+    return summary
+
+
+def cmd_encode(args: argparse.Namespace) -> dict:
+    import scipy.sparse as sp
+
+    from sae_core.encode import encode
+
+    model = load_model(args.model)
+    x = load_embeddings(args.data)
+    start = time.perf_counter()
+    codes = encode(
+        model,
+        x,
+        batch_size=args.batch_size,
+        device=args.device,
+        k=args.k,
+        value_dtype=args.value_dtype,
+        show_progress_bar=not args.quiet,
+    )
+    seconds = time.perf_counter() - start
+    sp.save_npz(args.out, codes)
+    summary = {
+        "out": str(args.out),
+        "rows": codes.shape[0],
+        "h": codes.shape[1],
+        "nnz": int(codes.nnz),
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(codes.shape[0] / seconds),
+        "fingerprint": fingerprint(model),
+    }
+    print(f"encoded {codes.shape[0]} rows to {args.out} ({codes.nnz} non-zeros) at {summary['rows_per_s']} rows/s")
+    return summary
+
+
+def _queries(args: argparse.Namespace, n: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Held-out rows when the model was trained on this data, else a seeded sample of rows."""
+    record = load_training_record(args.model)
+    if record and record["data"] == _data_id(args.data) and record["rows"] == n:
+        held = np.asarray(record["held_out_rows"], dtype=np.int64)
+        if args.queries > held.size:
+            raise ValueError(
+                f"--queries {args.queries}: the model held out only {held.size} rows of this data;"
+                " retrain with a larger --holdout"
+            )
+        train_rows = np.setdiff1d(np.arange(n), held)
+        return held[: args.queries], train_rows, "rows held out from the model's training"
+    if args.queries >= n:
+        raise ValueError(f"--queries {args.queries} must be below the {n} rows of the data")
+    perm = np.random.default_rng(args.seed).permutation(n)
+    return (
+        np.sort(perm[: args.queries]),
+        np.sort(perm[args.queries :]),
+        "sampled rows (the model was not trained on this data, or has no training record)",
+    )
+
+
+def cmd_eval(args: argparse.Namespace) -> dict:
+    model = load_model(args.model)
+    x = load_embeddings(args.data)
+    queries, train_rows, source = _queries(args, x.shape[0])
+    config = EvalConfig(
+        query_mode=args.query_mode,
+        query_k=args.query_k,
+        rerank=args.rerank,
+        value_dtype=args.value_dtype,
+        baselines=tuple(args.baselines) if args.baselines else EvalConfig().baselines,
+    )
+    report = evaluate(model, x, queries, train_rows, config)
+    report.update({"data": args.data, "query_source": source, "fingerprint": fingerprint(model)})
+    print(format_report(report))
+    return report
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", type=Path, help="write the result as JSON to this path")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="saevdb", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    data_help = f"a .npy file [n, d], or a built-in set: {', '.join(BUILTIN)}"
+
+    t = sub.add_parser("train", help="train a TopK sparse autoencoder on dense embeddings")
+    t.add_argument("--data", required=True, help=data_help)
+    t.add_argument("--hidden", type=int, default=4096, help="latent width h")
+    t.add_argument("--k", type=int, default=32, help="non-zeros per code")
+    t.add_argument("--signed", action="store_true", help="signed codes (Qdrant only); default non-negative")
+    t.add_argument("--out", type=Path, required=True, help="model folder (resumes from its checkpoint)")
+    t.add_argument("--holdout", type=int, default=1000, help="rows kept out of training for eval's queries")
+    for f in fields(TrainConfig):
+        t.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f.name,
+            type=type(f.default),
+            default=None,
+            help=f"default {f.default}",
+        )
+    _add_json(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("encode", help="encode dense embeddings to k-sparse codes (scipy CSR .npz)")
+    e.add_argument("--model", type=Path, required=True)
+    e.add_argument("--data", required=True, help=data_help)
+    e.add_argument("--out", type=Path, required=True, help="output .npz (scipy.sparse.save_npz)")
+    e.add_argument("--batch-size", type=int, default=4096)
+    e.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ...")
+    e.add_argument("--k", type=int, default=None, help="non-zeros per row (default: the model's k)")
+    e.add_argument("--value-dtype", choices=("float32", "float16"), default="float32")
+    _add_json(e)
+    e.set_defaults(func=cmd_encode)
+
+    v = sub.add_parser("eval", help="recall of codes vs exact dense search, and baselines at equal bytes")
+    v.add_argument("--model", type=Path, required=True)
+    v.add_argument("--data", required=True, help=data_help)
+    v.add_argument("--queries", type=int, default=1000)
+    v.add_argument(
+        "--query-mode",
+        choices=QUERY_MODES,
+        default="symmetric",
+        help="which mode's figures are the headline keys (all are reported)",
+    )
+    v.add_argument("--query-k", type=int, default=None, help="non-zeros per query (default: the model's k)")
+    v.add_argument("--rerank", type=int, default=100, help="re-rank this many candidates by q·x̂ (0: off)")
+    v.add_argument("--value-dtype", choices=("float32", "float16"), default="float16")
+    v.add_argument("--baselines", nargs="*", default=None, help="subset of baselines to run")
+    v.add_argument("--seed", type=int, default=0, help="query sample seed when no rows were held out")
+    _add_json(v)
+    v.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    try:
+        result = args.func(args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"saevdb {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

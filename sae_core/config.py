@@ -1,0 +1,57 @@
+"""Hyperparameters as frozen dataclasses, saved as JSON beside the weights and never inferred."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+FORMAT_VERSION = 1
+"""Bumped whenever the meaning of saved weights or config fields changes; loading checks it."""
+
+
+@dataclass(frozen=True)
+class SAEConfig:
+    """Shape and coding rule of one TopK sparse autoencoder.
+
+    Attributes:
+        d: input (dense embedding) dimension.
+        h: number of latents, the width of the sparse space.
+        k: non-zeros per stored code.
+        signed: keep the k largest |pre-activations| with their sign (Qdrant only) instead of
+            the default TopK-then-ReLU, whose non-negative codes every engine accepts.
+        normalize: scale inputs to unit length before encoding, so codes score cosine similarity.
+        version: file-format version, checked on load.
+    """
+
+    d: int
+    h: int
+    k: int
+    signed: bool = False
+    normalize: bool = True
+    version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        for name in ("d", "h", "k"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.k > self.h:
+            raise ValueError(f"k={self.k} must not exceed h={self.h}")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, source: str | Path = "<string>") -> SAEConfig:
+        raw = json.loads(text)
+        version = raw.get("version")
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"{source}: model file format version {version!r}, this saevdb reads version {FORMAT_VERSION}"
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown config fields {unknown}")
+        return cls(**raw)

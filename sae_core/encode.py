@@ -1,0 +1,102 @@
+"""Batched encoding of any number of dense rows into a scipy CSR matrix of k-sparse codes.
+
+On CUDA each batch is staged in pinned host memory and copied on a side stream while the previous
+batch is encoded, with the matmul in bf16/fp16; on CPU the same loop runs synchronously.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from tqdm.auto import tqdm
+
+from sae_core.model import SparseAutoencoder
+from sae_core.validation import check_embeddings
+
+logger = logging.getLogger(__name__)
+
+VALUE_DTYPES = {"float32": np.float32, "float16": np.float16}
+
+
+def _batches(x: np.ndarray, batch_size: int, device: torch.device, pin: bool):
+    """Yield `(start, tensor on device)`; with `pin`, the copy of batch i+1 overlaps compute of i."""
+    stream = torch.cuda.Stream(device) if pin else None
+    pending = None
+    for start in range(0, x.shape[0], batch_size):
+        host = torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size], dtype=np.float32))
+        if stream is None:
+            yield start, host.to(device)
+            continue
+        host = host.pin_memory()
+        with torch.cuda.stream(stream):
+            staged = host.to(device, non_blocking=True)
+            ready = torch.cuda.Event()
+            ready.record(stream)
+        if pending is not None:
+            yield pending
+        ready.wait(torch.cuda.current_stream(device))
+        pending = (start, staged)
+    if pending is not None:
+        yield pending
+
+
+@torch.no_grad()
+def encode(
+    model: SparseAutoencoder,
+    x: np.ndarray,
+    batch_size: int = 4096,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    k: int | None = None,
+    value_dtype: str = "float32",
+    show_progress_bar: bool | None = None,
+) -> sp.csr_matrix:
+    """Encode rows of `x [n, d]` into CSR `[n, h]` with at most k non-zeros per row.
+
+    Args:
+        model: a trained `SparseAutoencoder`.
+        x: array or memory-mapped `.npy`; read one batch at a time.
+        batch_size: rows per batch.
+        device: "cpu", "cuda", ...; defaults to where the model is.
+        dtype: matmul precision (`torch.bfloat16`/`torch.float16` on GPU); float32 by default.
+        k: non-zeros per row; defaults to the model's k (queries may use another).
+        value_dtype: "float16" rounds values to what a float16 engine field stores, so scores
+            computed here match the engine's; the CSR itself stays float32 (scipy has no float16).
+        show_progress_bar: None shows it at log level INFO or below.
+
+    Returns:
+        `scipy.sparse.csr_matrix [n, h]`, float32 values, int32 indices, sorted per row; explicit
+        zeros (fewer than k positive pre-activations) are dropped.
+    """
+    cfg = model.config
+    x = check_embeddings(x, cfg.d)
+    k = k or cfg.k
+    if not 0 < k <= cfg.h:
+        raise ValueError(f"k={k} must be in 1..h={cfg.h}")
+    if value_dtype not in VALUE_DTYPES:
+        raise ValueError(f"value_dtype must be one of {sorted(VALUE_DTYPES)}, got {value_dtype!r}")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model = model.to(device).eval()
+    if show_progress_bar is None:
+        show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
+    indices = np.empty((x.shape[0], k), dtype=np.int32)
+    values = np.empty((x.shape[0], k), dtype=np.float32)
+    autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype not in (None, torch.float32))
+    with tqdm(total=x.shape[0], desc="Encoding", unit="rows", disable=not show_progress_bar) as bar:
+        for start, xb in _batches(x, batch_size, device, pin=device.type == "cuda"):
+            with autocast:
+                pre = model.pre_activations(xb)
+            idx, val = model.activation_codes(pre.float(), k)
+            stop = start + xb.shape[0]
+            indices[start:stop] = idx.cpu().numpy()
+            values[start:stop] = val.cpu().numpy()
+            bar.update(xb.shape[0])
+    values = values.astype(VALUE_DTYPES[value_dtype]).astype(np.float32)
+    indptr = np.arange(0, indices.size + 1, k, dtype=np.int64)
+    codes = sp.csr_matrix((values.ravel(), indices.ravel(), indptr), shape=(x.shape[0], cfg.h))
+    codes.eliminate_zeros()
+    codes.sort_indices()
+    return codes
