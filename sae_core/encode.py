@@ -7,6 +7,7 @@ batch is encoded, with the matmul in bf16/fp16; on CPU the same loop runs synchr
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,23 +22,23 @@ logger = logging.getLogger(__name__)
 VALUE_DTYPES = {"float32": np.float32, "float16": np.float16}
 
 
-def _batches(x: np.ndarray, batch_size: int, device: torch.device, pin: bool):
-    """Yield `(start, tensor on device)`; with `pin`, the copy of batch i+1 overlaps compute of i."""
-    stream = torch.cuda.Stream(device) if pin else None
+def _batches(x: np.ndarray, batch_size: int, device: torch.device):
+    """Yield `(start, tensor on device)` one batch behind the copy: batch i+1 is staged before batch i
+    is handed out. On CUDA the staging is a non-blocking copy from pinned memory on a side stream, so
+    it overlaps the compute of batch i; on CPU the same pipeline runs synchronously."""
+    cuda = device.type == "cuda"
+    copy_stream = torch.cuda.Stream(device) if cuda else None
     pending = None
     for start in range(0, x.shape[0], batch_size):
         host = torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size], dtype=np.float32))
-        if stream is None:
-            yield start, host.to(device)
-            continue
-        host = host.pin_memory()
-        with torch.cuda.stream(stream):
-            staged = host.to(device, non_blocking=True)
-            ready = torch.cuda.Event()
-            ready.record(stream)
+        with torch.cuda.stream(copy_stream) if cuda else nullcontext():
+            staged = (host.pin_memory() if cuda else host).to(device, non_blocking=cuda)
         if pending is not None:
             yield pending
-        ready.wait(torch.cuda.current_stream(device))
+        if cuda:
+            compute = torch.cuda.current_stream(device)
+            compute.wait_stream(copy_stream)
+            staged.record_stream(compute)
         pending = (start, staged)
     if pending is not None:
         yield pending
@@ -86,7 +87,7 @@ def encode(
     values = np.empty((x.shape[0], k), dtype=np.float32)
     autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype not in (None, torch.float32))
     with tqdm(total=x.shape[0], desc="Encoding", unit="rows", disable=not show_progress_bar) as bar:
-        for start, xb in _batches(x, batch_size, device, pin=device.type == "cuda"):
+        for start, xb in _batches(x, batch_size, device):
             with autocast:
                 pre = model.pre_activations(xb)
             idx, val = model.activation_codes(pre.float(), k)

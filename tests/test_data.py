@@ -1,0 +1,29 @@
+import numpy as np
+import pytest
+
+from sae_core.data import load_embeddings, movielens_item_embeddings, synthetic_clusters, wordnet_path
+
+
+def test_synthetic_is_seeded_and_unit_norm():
+    a, b = synthetic_clusters(n=100, seed=5), synthetic_clusters(n=100, seed=5)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
+
+
+def test_movielens_items_from_real_ratings():
+    items = movielens_item_embeddings(factors=32, iterations=3)
+    assert items.shape == (9066, 32) and np.isfinite(items).all()
+
+
+def test_wordnet_when_present():
+    try:
+        path = wordnet_path()
+    except FileNotFoundError:
+        pytest.skip("WordNet–MiniLM embeddings absent (../shared/data or $SAEVDB_WORDNET)")
+    x = np.load(path, mmap_mode="r")
+    assert x.shape == (117_659, 384)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_embeddings(tmp_path / "absent.npy")

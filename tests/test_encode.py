@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+import torch
+
+from sae_core.encode import encode
+
+
+def test_csr_has_k_nonnegative_entries_per_row(trained, clusters):
+    codes = encode(trained, clusters, batch_size=700, show_progress_bar=False)
+    assert codes.shape == (3000, 256) and codes.format == "csr"
+    assert (np.diff(codes.indptr) == 8).all()
+    assert (codes.data > 0).all()
+    assert codes.indices.dtype == np.int32 and codes.has_sorted_indices
+
+
+def test_batching_does_not_change_codes(trained, clusters):
+    a = encode(trained, clusters[:1000], batch_size=1000, show_progress_bar=False)
+    b = encode(trained, clusters[:1000], batch_size=33, show_progress_bar=False)
+    assert (a != 0).sum() == (b != 0).sum()
+    assert abs(a - b).max() < 1e-4  # BLAS blocking may change the last float bits, not the codes
+
+
+def test_query_k_differs_from_item_k(trained, clusters):
+    codes = encode(trained, clusters[:10], k=20, show_progress_bar=False)
+    assert (np.diff(codes.indptr) == 20).all()
+
+
+def test_float16_values_are_rounded_like_the_engine_stores_them(trained, clusters):
+    codes = encode(trained, clusters[:50], value_dtype="float16", show_progress_bar=False)
+    assert codes.dtype == np.float32
+    np.testing.assert_array_equal(codes.data, codes.data.astype(np.float16).astype(np.float32))
+
+
+def test_low_precision_matmul_path_agrees(trained, clusters):
+    """The bf16 matmul of the GPU path, run on CPU: same supports for nearly all entries."""
+    exact = encode(trained, clusters[:500], show_progress_bar=False)
+    low = encode(trained, clusters[:500], dtype=torch.bfloat16, batch_size=128, show_progress_bar=False)
+    overlap = exact.multiply(low).nnz / exact.nnz
+    assert overlap > 0.9
+    np.testing.assert_allclose(abs(exact - low).sum(axis=1).mean(), 0, atol=0.2)
+
+
+def test_memory_mapped_input(trained, clusters, tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, clusters.astype(np.float16))
+    codes = encode(trained, np.load(path, mmap_mode="r"), batch_size=512, show_progress_bar=False)
+    assert codes.shape[0] == 3000
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_path_matches_cpu(trained, clusters):
+    cpu = encode(trained, clusters, show_progress_bar=False)
+    gpu = encode(trained, clusters, device="cuda", batch_size=256, show_progress_bar=False)
+    assert cpu.multiply(gpu).nnz / cpu.nnz > 0.99
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (np.full((3, 32), np.nan, dtype=np.float32), "NaN or inf"),
+        (np.vstack([np.ones((2, 32)), [np.r_[np.inf, np.zeros(31)]]]), "rows 2"),
+        (np.ones((3, 31), dtype=np.float32), "dimension 31"),
+        (np.ones((0, 32), dtype=np.float32), "empty"),
+        (np.ones(32, dtype=np.float32), "2-D"),
+        (np.ones((2, 2, 32), dtype=np.float32), "2-D"),
+        (np.array([["a"] * 32]), "numeric"),
+    ],
+)
+def test_bad_input_raises_one_clear_error(trained, x, message):
+    with pytest.raises(ValueError, match=message):
+        encode(trained, x, show_progress_bar=False)
+
+
+def test_k_above_h_is_rejected(trained, clusters):
+    with pytest.raises(ValueError, match="k=300"):
+        encode(trained, clusters[:2], k=300, show_progress_bar=False)

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+import torch
+
+from sae_core.config import SAEConfig
+from sae_core.model import SparseAutoencoder
+from sae_core.topk import topk_codes
+
+
+def test_forward_shapes_and_sparsity(untrained):
+    x = torch.randn(5, 32)
+    z, x_hat = untrained(x)
+    assert z.shape == (5, 256) and x_hat.shape == (5, 32)
+    assert ((z != 0).sum(dim=1) <= 8).all()
+    assert (z >= 0).all()
+
+
+def test_decoder_rows_have_unit_norm(untrained):
+    assert torch.allclose(untrained.decoder.norm(dim=1), torch.ones(256), atol=1e-5)
+
+
+def test_signed_rule_keeps_largest_magnitudes():
+    pre = torch.tensor([[3.0, -5.0, 1.0, -0.5]])
+    idx, val = topk_codes(pre, 2, signed=True)
+    assert sorted(idx[0].tolist()) == [0, 1]
+    assert sorted(val[0].tolist()) == [-5.0, 3.0]
+    idx, val = topk_codes(pre, 2, signed=False)
+    assert sorted(idx[0].tolist()) == [0, 2] and (val >= 0).all()
+
+
+def test_non_negative_rule_zeroes_negative_survivors():
+    _, val = topk_codes(torch.tensor([[2.0, -1.0, -3.0]]), 2, signed=False)
+    assert sorted(val[0].tolist()) == [0.0, 2.0]
+
+
+def test_trained_model_reconstructs(trained, clusters):
+    x = torch.from_numpy(clusters[:200])
+    _, x_hat = trained(x)
+    cos = torch.nn.functional.cosine_similarity(x_hat, trained.preprocess(x)).mean()
+    assert cos > 0.9
+
+
+def test_query_projection_ranks_by_reconstruction(trained, clusters):
+    q, items = torch.from_numpy(clusters[:3]), torch.from_numpy(clusters[3:20])
+    z = trained.encode(items)
+    by_projection = trained.project_query(q) @ z.T
+    by_reconstruction = (
+        trained.preprocess(q) @ trained.decode(z).T - (trained.preprocess(q) @ trained.pre_bias)[:, None]
+    )
+    np.testing.assert_allclose(by_projection.detach(), by_reconstruction.detach(), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"d": 8, "h": 4, "k": 5}, "must not exceed"),
+        ({"d": 0, "h": 4, "k": 2}, "positive integer"),
+        ({"d": 8, "h": 16, "k": 0}, "positive integer"),
+    ],
+)
+def test_bad_config(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SparseAutoencoder(SAEConfig(**kwargs))

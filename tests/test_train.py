@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+import torch
+
+from sae_core.config import SAEConfig
+from sae_core.encode import encode
+from sae_core.metrics import recall_at
+from sae_core.search import exact_topk
+from sae_core.train import TrainConfig, build_and_fit, fit
+
+SMALL = TrainConfig(epochs=2, batch_size=128, seed=3)
+
+
+def test_codes_keep_neighbours_on_synthetic_clusters(trained, clusters):
+    queries = np.arange(0, 3000, 30)
+    truth, _ = exact_topk(clusters[queries], clusters, 10, exclude=queries)
+    codes = encode(trained, clusters, show_progress_bar=False)
+    found, _ = exact_topk(codes[queries], codes, 10, exclude=queries)
+    random_ids = np.random.default_rng(0).integers(0, 3000, size=found.shape)
+    # 8 of 256 latents for 32-d noisy blobs: far above chance (about 0.003), well below exact.
+    assert recall_at(truth, found, 10) > 0.2 > 0.02 > recall_at(truth, random_ids, 10)
+
+
+def test_same_seed_same_weights(clusters):
+    a, _ = build_and_fit(clusters[:600], SAEConfig(d=32, h=64, k=4), SMALL, show_progress_bar=False)
+    b, _ = build_and_fit(clusters[:600], SAEConfig(d=32, h=64, k=4), SMALL, show_progress_bar=False)
+    assert all(np.array_equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+def test_resume_matches_uninterrupted_run(clusters, tmp_path, monkeypatch):
+    sae = SAEConfig(d=32, h=64, k=4)
+    full, _ = build_and_fit(clusters[:600], sae, SMALL, show_progress_bar=False)
+    real_save = torch.save
+
+    def save_then_crash(*args, **kwargs):
+        real_save(*args, **kwargs)
+        raise KeyboardInterrupt  # the process dies right after the first epoch's checkpoint
+
+    monkeypatch.setattr(torch, "save", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_and_fit(clusters[:600], sae, SMALL, checkpoint_dir=tmp_path, show_progress_bar=False)
+    monkeypatch.setattr(torch, "save", real_save)
+    resumed, result = build_and_fit(clusters[:600], sae, SMALL, checkpoint_dir=tmp_path, show_progress_bar=False)
+    assert result.epochs_run == 1
+    for x, y in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
+        np.testing.assert_allclose(x, y, atol=1e-5)
+
+
+def test_result_reports_dead_fraction(clusters):
+    _, result = build_and_fit(clusters[:600], SAEConfig(d=32, h=64, k=4), SMALL, show_progress_bar=False)
+    assert 0.0 <= result.dead_fraction <= 1.0 and result.reconstruction_loss > 0
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (np.full((10, 32), np.nan, dtype=np.float32), "NaN"),
+        (np.ones((10, 16), dtype=np.float32), "dimension 16"),
+        (np.ones((0, 32), dtype=np.float32), "empty"),
+        (np.ones((1, 32), dtype=np.float32), "at least 2 rows"),
+    ],
+)
+def test_bad_training_data(untrained, x, message):
+    before = {k: v.clone() for k, v in untrained.state_dict().items()}
+    with pytest.raises(ValueError, match=message):
+        fit(untrained, x, SMALL, show_progress_bar=False)
+    assert all(np.array_equal(before[k], v) for k, v in untrained.state_dict().items())
