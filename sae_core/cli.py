@@ -138,7 +138,7 @@ def cmd_eval(args: argparse.Namespace) -> dict:
         query_k=args.query_k,
         rerank=args.rerank,
         value_dtype=args.value_dtype,
-        baselines=tuple(args.baselines) if args.baselines else EvalConfig().baselines,
+        baselines=tuple(args.baselines) if args.baselines is not None else EvalConfig().baselines,
     )
     report = evaluate(model, x, queries, train_rows, config)
     report.update({"data": args.data, "query_source": source, "fingerprint": fingerprint(model)})

@@ -21,6 +21,8 @@ class SAEConfig:
         signed: keep the k largest |pre-activations| with their sign (Qdrant only) instead of
             the default TopK-then-ReLU, whose non-negative codes every engine accepts.
         normalize: scale inputs to unit length before encoding, so codes score cosine similarity.
+        refit: replace the encoder's values by least-squares values for the chosen latents
+            (`sae_core.refit`); the support is unchanged, reconstructions get much closer.
         version: file-format version, checked on load.
     """
 
@@ -29,6 +31,7 @@ class SAEConfig:
     k: int
     signed: bool = False
     normalize: bool = True
+    refit: bool = True
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:

@@ -89,11 +89,10 @@ def encode(
     with tqdm(total=x.shape[0], desc="Encoding", unit="rows", disable=not show_progress_bar) as bar:
         for start, xb in _batches(x, batch_size, device):
             with autocast:
-                pre = model.pre_activations(xb)
-            idx, val = model.activation_codes(pre.float(), k)
+                idx, val = model.encode_topk(xb, k)
             stop = start + xb.shape[0]
             indices[start:stop] = idx.cpu().numpy()
-            values[start:stop] = val.cpu().numpy()
+            values[start:stop] = val.float().cpu().numpy()
             bar.update(xb.shape[0])
     values = values.astype(VALUE_DTYPES[value_dtype]).astype(np.float32)
     indptr = np.arange(0, indices.size + 1, k, dtype=np.int64)

@@ -3,6 +3,8 @@
     z = TopK(W_enc (x̄ - b_pre) + b_enc),   x̄ = x / ||x||
     x̂ = W_decᵀ z + b_pre,                   rows of W_dec have unit norm
 
+With `config.refit` the values of the k chosen latents are then set by least squares
+(`sae_core.refit`), so the same k (index, value) pairs rebuild x̄ as closely as they can.
 Only the k (index, value) pairs of z are stored; an engine scores them by inner product.
 """
 
@@ -13,7 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from sae_core.config import SAEConfig
-from sae_core.topk import TopK, topk_codes
+from sae_core.refit import least_squares_values
+from sae_core.topk import topk_codes
 
 
 class SparseAutoencoder(nn.Module):
@@ -26,7 +29,6 @@ class SparseAutoencoder(nn.Module):
         self.encoder = nn.Linear(config.d, config.h)
         self.decoder = nn.Parameter(self.encoder.weight.detach().clone())
         nn.init.zeros_(self.encoder.bias)
-        self.activation = TopK(config.k, config.signed)
         # Samples seen since each latent last fired; a buffer so it is saved with the weights.
         self.register_buffer("samples_since_fired", torch.zeros(config.h, dtype=torch.long))
         self.unit_norm_decoder_()
@@ -40,17 +42,20 @@ class SparseAutoencoder(nn.Module):
         """`[n, d]` → `[n, d]` unit rows when the config asks for them."""
         return F.normalize(x, dim=-1) if self.config.normalize else x
 
-    def pre_activations(self, x: torch.Tensor) -> torch.Tensor:
-        """`[n, d]` raw inputs → `[n, h]` encoder outputs before TopK."""
-        return self.encoder(self.preprocess(x) - self.pre_bias)
-
-    def activation_codes(self, pre: torch.Tensor, k: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """`[n, h]` pre-activations → `(indices [n, k], values [n, k])`, the form that is stored."""
-        return topk_codes(pre, k or self.config.k, self.config.signed)
+    def encode_topk(self, x: torch.Tensor, k: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """`[n, d]` → `(indices [n, k], values [n, k])`, the form that is stored: TopK chooses the
+        latents, then (with `config.refit`) least squares sets their values."""
+        xn = self.preprocess(x)
+        pre = self.encoder(xn - self.pre_bias)
+        idx, values = topk_codes(pre, k or self.config.k, self.config.signed)
+        if self.config.refit:
+            values = least_squares_values(idx, xn - self.pre_bias, self.decoder, nonneg=not self.config.signed)
+        return idx, values
 
     def encode(self, x: torch.Tensor, k: int | None = None) -> torch.Tensor:
         """`[n, d]` → dense-layout codes `[n, h]` with at most k non-zeros per row."""
-        return self.activation(self.pre_activations(x), k)
+        idx, values = self.encode_topk(x, k)
+        return torch.zeros(x.shape[0], self.config.h, dtype=values.dtype, device=x.device).scatter_(-1, idx, values)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """`[n, h]` codes → `[n, d]` reconstructions of the unit-length inputs."""

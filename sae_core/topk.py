@@ -1,9 +1,8 @@
-"""TopK activation, kept apart from the autoencoder so it can be swapped and tested alone."""
+"""TopK selection, kept apart from the autoencoder so the coding rule can be tested alone."""
 
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 
 def topk_codes(pre: torch.Tensor, k: int, signed: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -26,16 +25,3 @@ def topk_codes(pre: torch.Tensor, k: int, signed: bool) -> tuple[torch.Tensor, t
         return idx, pre.gather(-1, idx)
     values, idx = pre.topk(k, dim=-1, sorted=False)
     return idx, values.relu()
-
-
-class TopK(nn.Module):
-    """`[n, h]` pre-activations → `[n, h]` codes with at most k non-zeros per row."""
-
-    def __init__(self, k: int, signed: bool = False) -> None:
-        super().__init__()
-        self.k = k
-        self.signed = signed
-
-    def forward(self, pre: torch.Tensor, k: int | None = None) -> torch.Tensor:
-        idx, values = topk_codes(pre, k or self.k, self.signed)
-        return torch.zeros_like(pre).scatter_(-1, idx, values)

@@ -15,6 +15,7 @@ from tqdm.auto import trange
 from sae_core.config import SAEConfig
 from sae_core.losses import auxk_loss, cosine_loss, similarity_distillation_loss, sparse_decode
 from sae_core.model import SparseAutoencoder
+from sae_core.refit import least_squares_values
 from sae_core.topk import topk_codes
 from sae_core.validation import check_embeddings
 
@@ -31,12 +32,13 @@ class TrainConfig:
     batch_size: int = 1024
     lr: float = 1e-3
     warmup_fraction: float = 0.05
+    refit_weight: float = 1.0
     multi_topk_factor: int = 4
     multi_topk_weight: float = 1 / 8
     auxk_weight: float = 1 / 32
     k_aux: int = 256
     dead_after_samples: int = 200_000
-    distill_weight: float = 1.0
+    distill_weight: float = 0.0
     teacher_temperature: float = 0.05
     student_temperature: float = 0.05
     seed: int = 0
@@ -77,6 +79,11 @@ def _step_losses(model: SparseAutoencoder, x: torch.Tensor, cfg: TrainConfig) ->
     x_hat = sparse_decode(idx, values, model.decoder, model.pre_bias)
     recon = cosine_loss(x_hat, xn)
     total = recon
+    if sae.refit and cfg.refit_weight:
+        # The stored values are least-squares ones: train the decoder for them too.
+        refit = least_squares_values(idx, xn - model.pre_bias, model.decoder, nonneg=not sae.signed)
+        recon = cosine_loss(sparse_decode(idx, refit, model.decoder, model.pre_bias), xn)
+        total = total + cfg.refit_weight * recon
     k_wide = min(sae.h, sae.k * cfg.multi_topk_factor)
     if cfg.multi_topk_weight and k_wide > sae.k:
         idx_w, val_w = topk_codes(pre, k_wide, sae.signed)

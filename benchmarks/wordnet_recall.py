@@ -1,0 +1,118 @@
+"""Recall-vs-bytes curve on WordNet–MiniLM: one SAE per k, each next to the baselines at its bytes.
+
+    .venv/bin/python benchmarks/wordnet_recall.py --out runs/wordnet [--ks 8 16 32 64] [--hidden 4096]
+
+Trains through the real CLI (`saevdb train`, default schedule, 1,000 rows held out) and evaluates
+with `saevdb eval` (those rows as queries), then prints one table and writes `summary.json` and,
+with matplotlib installed, `recall_vs_bytes.png`. Needs the WordNet set (`$SAEVDB_WORDNET` or
+`../shared/data/`); about 10 minutes per k on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from sae_core.cli import main as saevdb
+from sae_core.data import wordnet_path
+
+
+def run_one(data: Path, out: Path, hidden: int, k: int, extra: list[str]) -> dict:
+    model = out / f"h{hidden}_k{k}"
+    if not (model / "model.safetensors").is_file():
+        code = saevdb(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--hidden",
+                str(hidden),
+                "--k",
+                str(k),
+                "--out",
+                str(model),
+                "--quiet",
+                "--json",
+                str(model / "train.json"),
+                *extra,
+            ]
+        )
+        if code:
+            raise SystemExit(f"training k={k} failed")
+    if saevdb(
+        [
+            "eval",
+            "--model",
+            str(model),
+            "--data",
+            str(data),
+            "--queries",
+            "1000",
+            "--quiet",
+            "--json",
+            str(model / "report.json"),
+        ]
+    ):
+        raise SystemExit(f"eval k={k} failed")
+    return {
+        "train": json.loads((model / "train.json").read_text()),
+        "report": json.loads((model / "report.json").read_text()),
+    }
+
+
+def plot(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sizes = [r["report"]["bytes_per_vector"] for r in summary.values()]
+    for mode in next(iter(summary.values()))["report"]["modes"]:
+        ax.plot(
+            sizes, [r["report"]["modes"][mode]["recall_at_10"] for r in summary.values()], "o-", label=f"sae {mode}"
+        )
+    for name in next(iter(summary.values()))["report"]["baselines"]:
+        points = sorted(
+            (r["report"]["baselines"][name]["bytes_per_vector"], r["report"]["baselines"][name]["recall_at_10"])
+            for r in summary.values()
+        )
+        ax.plot(*zip(*points, strict=True), "x--", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("bytes per vector")
+    ax.set_ylabel("recall@10 (exact cosine top-10)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("runs/wordnet"))
+    parser.add_argument("--ks", type=int, nargs="+", default=[8, 16, 32, 64])
+    parser.add_argument("--hidden", type=int, default=4096)
+    parser.add_argument("--data", type=Path, default=None, help="WordNet .npy (default: $SAEVDB_WORDNET, ../shared)")
+    args, extra = parser.parse_known_args()
+    data = wordnet_path(args.data)
+    summary = {k: run_one(data, args.out, args.hidden, k, extra) for k in args.ks}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"{'k':>4}{'bytes':>7}{'train s':>9}  sae recall@10 by mode | best baseline at equal bytes")
+    for k, r in summary.items():
+        rep = r["report"]
+        modes = " ".join(f"{m}={v['recall_at_10']:.3f}" for m, v in rep["modes"].items())
+        same = {n: b for n, b in rep["baselines"].items() if b["bytes_per_vector"] <= rep["bytes_per_vector"]}
+        best = max(same.items(), key=lambda kv: kv[1]["recall_at_10"])
+        print(
+            f"{k:>4}{rep['bytes_per_vector']:>7}{r['train']['seconds']:>9.0f}  {modes} | "
+            f"{best[0]}={best[1]['recall_at_10']:.3f} ({best[1]['bytes_per_vector']} B)"
+        )
+    try:
+        plot(summary, args.out / "recall_vs_bytes.png")
+    except ImportError:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Least-squares values for a chosen support.
+
+The encoder is good at choosing *which* k latents to keep but its values are a single linear map,
+blind to how the chosen decoder rows overlap. Solving for the values that best rebuild the input
+from exactly those rows — a k × k system per row — keeps the same bytes and, on WordNet–MiniLM
+(h=4096, k=32), lifts recall@10 of reconstruction scoring from 0.52 to 0.76.
+"""
+
+from __future__ import annotations
+
+import torch
+
+RIDGE = 1e-4
+"""Added to the Gram diagonal: keeps the system solvable when two chosen rows nearly coincide."""
+
+
+def least_squares_values(
+    idx: torch.Tensor, target: torch.Tensor, decoder: torch.Tensor, nonneg: bool
+) -> torch.Tensor:
+    """Values `[n, k]` minimising `‖target - Σ_j values_j · W_dec[idx_j]‖²` per row.
+
+    Args:
+        idx: chosen latents `[n, k]`.
+        target: what the code must rebuild, `x̄ - b_pre`, `[n, d]`.
+        decoder: `W_dec [h, d]`; gradients flow into it, so training can use this too.
+        nonneg: clamp negative solutions to 0 (the non-negative coding rule); in practice well
+            under 1% of values are negative, and clamping them costs no measurable recall.
+    """
+    with torch.autocast(idx.device.type, enabled=False):  # a k × k solve needs float32 even on GPU
+        atoms = decoder[idx].float()  # [n, k, d]
+        gram = atoms @ atoms.transpose(1, 2)
+        gram = gram + RIDGE * torch.eye(idx.shape[1], device=gram.device, dtype=gram.dtype)
+        rhs = (atoms @ target.float().unsqueeze(-1)).squeeze(-1)
+        values = torch.linalg.solve(gram, rhs)
+    return values.clamp_min(0) if nonneg else values
