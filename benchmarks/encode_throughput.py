@@ -39,10 +39,16 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--refit",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="least-squares values (the default model) or the encoder's own",
+    )
     args = parser.parse_args()
     dtype = None if args.dtype == "float32" else getattr(torch, args.dtype)
     x = np.random.default_rng(0).standard_normal((args.rows, args.d)).astype(np.float32)
-    model = SparseAutoencoder(SAEConfig(d=args.d, h=args.hidden, k=args.k)).to(args.device)
+    model = SparseAutoencoder(SAEConfig(d=args.d, h=args.hidden, k=args.k, refit=args.refit)).to(args.device)
     weight = model.encoder.weight.detach()
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     timings = {"encode": [], "matmul": []}
@@ -68,6 +74,7 @@ def main() -> None:
         "rows": args.rows,
         "shape": [args.d, args.hidden],
         "k": args.k,
+        "refit": args.refit,
         "torch_threads": torch.get_num_threads(),
         "encode_rows_per_s": round(args.rows / med["encode"]),
         "matmul_rows_per_s": round(args.rows / med["matmul"]),
