@@ -14,9 +14,7 @@ RIDGE = 1e-4
 """Added to the Gram diagonal: keeps the system solvable when two chosen rows nearly coincide."""
 
 
-def least_squares_values(
-    idx: torch.Tensor, target: torch.Tensor, decoder: torch.Tensor, nonneg: bool
-) -> torch.Tensor:
+def least_squares_values(idx: torch.Tensor, target: torch.Tensor, decoder: torch.Tensor, nonneg: bool) -> torch.Tensor:
     """Values `[n, k]` minimising `‖target - Σ_j values_j · W_dec[idx_j]‖²` per row.
 
     Args:
