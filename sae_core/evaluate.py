@@ -43,7 +43,7 @@ class EvalConfig:
     """What to measure. `query_k=None` means the model's k; `rerank=0` turns re-ranking off.
     `query_mode` (with its re-ranked variant when `rerank`) gives the report's headline figures."""
 
-    query_mode: str = "symmetric"
+    query_mode: str = "asymmetric_nonneg"
     query_k: int | None = None
     rerank: int = 100
     value_dtype: str = "float16"

@@ -48,7 +48,7 @@ def test_report_has_the_promised_keys(trained, clusters):
     )
     for key in ("recall_at_10", "bytes_per_vector", "compression_ratio", "baselines", "modes"):
         assert key in report
-    assert report["headline_mode"] == "symmetric+rerank"
+    assert report["headline_mode"] == "asymmetric_nonneg+rerank"
     assert set(report["baselines"]) == {"pca_int8", "product_quantization"}
     assert report["baselines"]["pca_int8"]["bytes_per_vector"] == report["bytes_per_vector"] == 32
     assert report["modes"]["symmetric"]["recall_at_10"] > 0.2
