@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--query-mode",
         choices=QUERY_MODES,
-        default="symmetric",
+        default=EvalConfig.query_mode,
         help="which mode's figures are the headline keys (all are reported)",
     )
     v.add_argument("--query-k", type=int, default=None, help="non-zeros per query (default: the model's k)")
