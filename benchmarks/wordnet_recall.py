@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/wordnet_recall.py --out runs/wordnet [--ks 8 16 32 64] [--hidden 4096]
 
-Trains through the real CLI (`saevdb train`, default schedule, 1,000 rows held out) and evaluates
+Trains through the real CLI (`saevdb train`, default schedule, 1,000 rows held out, 100,000 of the
+others sampled for training) and evaluates
 with `saevdb eval` (those rows as queries), then prints one table and writes `summary.json` and,
 with matplotlib installed, `recall_vs_bytes.png`. Needs the WordNet set (`$SAEVDB_WORDNET` or
 `../shared/data/`); about 10 minutes per k on 2 CPU cores.
@@ -32,6 +33,8 @@ def run_one(data: Path, out: Path, hidden: int, k: int, extra: list[str]) -> dic
                 str(k),
                 "--out",
                 str(model),
+                "--train-rows",
+                "100000",
                 "--quiet",
                 "--json",
                 str(model / "train.json"),

@@ -47,6 +47,10 @@ def cmd_train(args: argparse.Namespace) -> dict:
         }
     )
     held_out, rows = _split(x.shape[0], args.holdout, train.seed)
+    if args.train_rows is not None:
+        if not 2 <= args.train_rows <= rows.size:
+            raise ValueError(f"--train-rows {args.train_rows} must be in 2..{rows.size} (rows not held out)")
+        rows = np.sort(np.random.default_rng(train.seed).choice(rows, args.train_rows, replace=False))
     start = time.perf_counter()
     model, result = build_and_fit(x, sae, train, checkpoint_dir=args.out, rows=rows, show_progress_bar=not args.quiet)
     seconds = time.perf_counter() - start
@@ -168,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--out", type=Path, required=True, help="model folder (resumes from its checkpoint)")
     t.add_argument("--holdout", type=int, default=1000, help="rows kept out of training for eval's queries")
+    t.add_argument("--train-rows", type=int, default=None, help="train on a seeded sample of this many other rows")
     for f in fields(TrainConfig):
         t.add_argument(
             f"--{f.name.replace('_', '-')}",
