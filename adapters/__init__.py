@@ -1,10 +1,39 @@
-"""Engine adapters: one module per vector database, all behind one small protocol.
+"""Engine adapters: one module per vector database, all behind the `SparseAdapter` protocol.
 
-The registry maps an engine name to its adapter class; engines are added with their modules
-(Qdrant, Milvus, OpenSearch — see issue #3). Nothing here imports an engine client, so
-`sae_core` works without any of the optional extras installed.
+The registry maps an engine name to its adapter class, imported on first use so that `sae_core`
+and the other engines work without every client installed (each engine is an extra:
+`pip install saevdb[qdrant]`).
 """
 
-ADAPTERS: dict[str, type] = {}
+from __future__ import annotations
 
-__all__ = ["ADAPTERS"]
+from importlib import import_module
+
+from adapters.base import ModelInfo, ModelMismatchError, SparseAdapter, UnsupportedFeatureError, upload
+
+ADAPTERS: dict[str, str] = {
+    "qdrant": "adapters.qdrant:QdrantAdapter",
+    "qdrant-edge": "adapters.qdrant_edge:QdrantEdgeAdapter",
+}
+
+
+def adapter_class(name: str) -> type:
+    """The adapter class registered as `name`; a missing client names the extra to install."""
+    if name not in ADAPTERS:
+        raise ValueError(f"unknown engine {name!r}; known: {sorted(ADAPTERS)}")
+    module, cls = ADAPTERS[name].split(":")
+    try:
+        return getattr(import_module(module), cls)
+    except ImportError as e:
+        raise ImportError(f"engine {name!r} needs its client: pip install 'saevdb[{name.split('-')[0]}]'") from e
+
+
+__all__ = [
+    "ADAPTERS",
+    "ModelInfo",
+    "ModelMismatchError",
+    "SparseAdapter",
+    "UnsupportedFeatureError",
+    "adapter_class",
+    "upload",
+]

@@ -177,3 +177,50 @@ def test_bad_input_fails_cleanly_and_writes_nothing(workspace, capsys):
         )
         == 2
     )
+
+
+def test_train_rows_samples_a_subset(workspace):
+    out = workspace / "subset"
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(workspace / "x.npy"),
+                "--hidden",
+                "64",
+                "--k",
+                "4",
+                "--epochs",
+                "1",
+                "--holdout",
+                "100",
+                "--train-rows",
+                "500",
+                "--out",
+                str(out),
+                "--quiet",
+                "--json",
+                str(out / "train.json"),
+            ]
+        )
+        == 0
+    )
+    assert json.loads((out / "train.json").read_text())["trained_rows"] == 500
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(workspace / "x.npy"),
+                "--train-rows",
+                "2901",
+                "--holdout",
+                "100",
+                "--out",
+                str(workspace / "none"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )

@@ -1,0 +1,144 @@
+"""What every engine adapter implements, and the parts they share: validation of a whole batch
+before anything is sent, batching with progress and timing, and the model identity that a
+collection is tied to.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 512
+
+
+class UnsupportedFeatureError(Exception):
+    """The engine cannot do what was asked (e.g. negative weights in OpenSearch rank_features)."""
+
+
+class ModelMismatchError(ValueError):
+    """The collection was written by another SAE model: its codes are not comparable."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The identity of the SAE whose codes a collection holds; stored in the collection's metadata."""
+
+    fingerprint: str
+    d: int
+    h: int
+    k: int
+    signed: bool
+
+    @classmethod
+    def of(cls, model) -> ModelInfo:
+        from sae_core.model_files import fingerprint
+
+        c = model.config
+        return cls(fingerprint=fingerprint(model), d=c.d, h=c.h, k=c.k, signed=c.signed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def check_same(self, stored: dict[str, Any] | None, collection: str) -> None:
+        """Raise `ModelMismatchError` unless `stored` (read back from the engine) is this model."""
+        if stored is None:
+            raise ModelMismatchError(f"collection {collection!r} carries no saevdb model metadata")
+        if stored.get("fingerprint") != self.fingerprint:
+            raise ModelMismatchError(
+                f"collection {collection!r} holds codes of model {str(stored.get('fingerprint'))[:16]}, "
+                f"not of {self.fingerprint[:16]}: re-encode into a new collection"
+            )
+
+
+@runtime_checkable
+class SparseAdapter(Protocol):
+    """One engine collection of k-sparse codes, scored by inner product."""
+
+    def recreate(self) -> None:
+        """Drop the collection if it exists and create it empty, tagged with the model."""
+
+    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
+        """Insert or replace one batch; the whole batch is validated before any of it is sent."""
+
+    def search(self, queries: sp.csr_matrix, top_k: int, filter: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """`[q, h]` query weights → `(ids [q, top_k], scores [q, top_k])`, best first; -1 pads."""
+
+    def delete(self, ids: Sequence[int]) -> None:
+        """Remove points by id; absent ids are ignored."""
+
+    def count(self) -> int:
+        """Number of stored points."""
+
+    def stats(self) -> dict[str, Any]:
+        """Engine-reported sizes, and resident memory where the engine's process is visible."""
+
+    def close(self) -> None:
+        """Release the connection or embedded engine."""
+
+
+def check_batch(
+    ids: Sequence[int], codes: sp.csr_matrix, h: int, payloads: Sequence[dict] | None, nonneg: bool
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Validate one upsert batch whole; return ids as int64 and codes as sorted float32 CSR."""
+    if not sp.issparse(codes):
+        raise ValueError(f"codes must be a scipy sparse matrix, got {type(codes).__name__}")
+    codes = sp.csr_matrix(codes, dtype=np.float32)
+    if codes.shape[0] == 0:
+        raise ValueError("empty batch")
+    if codes.shape[1] != h:
+        raise ValueError(f"codes have width {codes.shape[1]}, the collection's model has h={h}")
+    arr = np.asarray(ids)
+    if arr.ndim != 1 or arr.shape[0] != codes.shape[0]:
+        raise ValueError(f"{arr.shape} ids for {codes.shape[0]} codes")
+    if not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
+        raise ValueError("ids must be non-negative integers")
+    if np.unique(arr).size != arr.size:
+        raise ValueError("duplicate ids in one batch")
+    if payloads is not None and len(payloads) != arr.size:
+        raise ValueError(f"{len(payloads)} payloads for {arr.size} ids")
+    if not np.isfinite(codes.data).all():
+        raise ValueError("codes contain NaN or inf")
+    if nonneg and (codes.data < 0).any():
+        raise UnsupportedFeatureError("this engine stores only non-negative weights; encode with signed=False")
+    codes.sort_indices()
+    return arr.astype(np.int64), codes
+
+
+def upload(
+    adapter: SparseAdapter,
+    ids: Sequence[int],
+    codes: sp.csr_matrix,
+    payloads: Sequence[dict] | None = None,
+    batch_size: int = BATCH_SIZE,
+    show_progress_bar: bool | None = None,
+) -> dict[str, float]:
+    """Upsert in batches with a progress bar; returns `{"points", "seconds", "points_per_s"}`."""
+    if show_progress_bar is None:
+        show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
+    start = time.perf_counter()
+    with tqdm(total=codes.shape[0], desc="Upserting", unit="vectors", disable=not show_progress_bar) as bar:
+        for lo in range(0, codes.shape[0], batch_size):
+            hi = lo + batch_size
+            adapter.upsert(ids[lo:hi], codes[lo:hi], None if payloads is None else payloads[lo:hi])
+            bar.update(min(hi, codes.shape[0]) - lo)
+    seconds = time.perf_counter() - start
+    return {"points": codes.shape[0], "seconds": seconds, "points_per_s": codes.shape[0] / max(seconds, 1e-9)}
+
+
+def pad_results(hits: list[list[tuple[int, float]]], top_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-query `[(id, score), ...]` lists → `(ids, scores)` arrays `[q, top_k]`, padded with -1 / -inf."""
+    ids = np.full((len(hits), top_k), -1, dtype=np.int64)
+    scores = np.full((len(hits), top_k), -np.inf, dtype=np.float32)
+    for row, found in enumerate(hits):
+        for col, (point, score) in enumerate(found[:top_k]):
+            ids[row, col], scores[row, col] = point, score
+    return ids, scores

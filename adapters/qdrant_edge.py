@@ -1,0 +1,109 @@
+"""Qdrant Edge (`qdrant-edge-py`): the real Qdrant engine in-process, one shard in a folder.
+
+The embedded default for Qdrant. Edge shards have no collection metadata, so the model's identity
+is kept in `saevdb_model.json` beside the shard and checked before any write or query.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import qdrant_edge as edge
+import scipy.sparse as sp
+
+from adapters.base import ModelInfo, check_batch, pad_results
+
+VECTOR_NAME = "sae"
+MODEL_FILE = "saevdb_model.json"
+DATATYPES = {
+    "float32": edge.VectorStorageDatatype.Float32,
+    "float16": edge.VectorStorageDatatype.Float16,
+    "uint8": edge.VectorStorageDatatype.Uint8,
+}
+
+
+class QdrantEdgeAdapter:
+    """A Qdrant Edge shard of k-sparse codes in folder `path` (created by `recreate()`)."""
+
+    def __init__(self, model: ModelInfo, path: str | Path, datatype: str = "float32", on_disk: bool = False) -> None:
+        if datatype not in DATATYPES:
+            raise ValueError(f"datatype must be one of {sorted(DATATYPES)}, got {datatype!r}")
+        self.model, self.path = model, Path(path)
+        self.datatype, self.on_disk = datatype, on_disk
+        self._shard: edge.EdgeShard | None = None
+
+    def __repr__(self) -> str:
+        return f"QdrantEdgeAdapter(path={str(self.path)!r}, datatype={self.datatype}, on_disk={self.on_disk})"
+
+    def _config(self) -> edge.EdgeConfig:
+        params = edge.EdgeSparseVectorParams(on_disk=self.on_disk, datatype=DATATYPES[self.datatype])
+        return edge.EdgeConfig(sparse_vectors={VECTOR_NAME: params})
+
+    def recreate(self) -> None:
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.mkdir(parents=True)
+        self._shard = edge.EdgeShard.create(str(self.path), self._config())
+        (self.path / MODEL_FILE).write_text(json.dumps(self.model.to_dict()))
+
+    @property
+    def shard(self) -> edge.EdgeShard:
+        """The open shard; loading an existing one checks that it holds this model's codes."""
+        if self._shard is None:
+            if not (self.path / MODEL_FILE).is_file():
+                raise ValueError(f"{self.path} holds no saevdb shard: call recreate() first")
+            self.model.check_same(json.loads((self.path / MODEL_FILE).read_text()), str(self.path))
+            self._shard = edge.EdgeShard.load(str(self.path), self._config())
+        return self._shard
+
+    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
+        ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=False)
+        if self.datatype == "uint8" and ((codes.data < 0) | (codes.data > 255)).any():
+            raise ValueError("uint8 storage takes values in 0..255: quantise the codes first")
+        points = [
+            edge.Point(
+                int(point),
+                {VECTOR_NAME: edge.SparseVector(row.indices.tolist(), row.data.tolist())},
+                None if payloads is None else payloads[i],
+            )
+            for i, (point, row) in enumerate(zip(ids, codes, strict=True))
+        ]
+        self.shard.update(edge.UpdateOperation.upsert_points(points))
+
+    def optimize(self) -> None:
+        """Merge segments after a bulk load, as Qdrant's optimiser would in a server."""
+        self.shard.optimize()
+
+    def search(self, queries: sp.csr_matrix, top_k: int, filter: edge.Filter | None = None):
+        queries = sp.csr_matrix(queries, dtype=np.float32)
+        if queries.shape[1] != self.model.h:
+            raise ValueError(f"queries have width {queries.shape[1]}, the collection's model has h={self.model.h}")
+        hits = []
+        for q in queries:
+            request = edge.QueryRequest(
+                limit=top_k,
+                query=edge.Query.Nearest(edge.SparseVector(q.indices.tolist(), q.data.tolist()), using=VECTOR_NAME),
+                filter=filter,
+            )
+            hits.append([(int(p.id), p.score) for p in self.shard.query(request)])
+        return pad_results(hits, top_k)
+
+    def delete(self, ids: Sequence[int]) -> None:
+        self.shard.update(edge.UpdateOperation.delete_points([int(i) for i in ids]))
+
+    def count(self) -> int:
+        return self.shard.count(edge.CountRequest(exact=True))
+
+    def stats(self) -> dict[str, Any]:
+        disk = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+        return {"engine": "qdrant-edge", "points": self.count(), "disk_bytes": disk, "datatype": self.datatype}
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
