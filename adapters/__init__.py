@@ -14,6 +14,7 @@ from adapters.base import ModelInfo, ModelMismatchError, SparseAdapter, Unsuppor
 ADAPTERS: dict[str, str] = {
     "qdrant": "adapters.qdrant:QdrantAdapter",
     "qdrant-edge": "adapters.qdrant_edge:QdrantEdgeAdapter",
+    "milvus": "adapters.milvus:MilvusAdapter",
 }
 
 

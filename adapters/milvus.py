@@ -1,0 +1,123 @@
+"""Milvus through the official `pymilvus`: a server URI, or the embedded Milvus Lite 2.5 server
+(`adapters.milvus_lite`).
+
+Codes live in a `SPARSE_FLOAT_VECTOR` field with a `SPARSE_INVERTED_INDEX` scored by inner
+product; Milvus takes only non-negative weights. The model's identity is kept as JSON in the
+collection description and checked before any write or query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from pymilvus import DataType, MilvusClient
+
+from adapters.base import ModelInfo, UnsupportedFeatureError, check_batch, pad_results
+
+VECTOR_FIELD = "sae"
+METADATA_KEY = "saevdb"
+
+
+class MilvusAdapter:
+    """A Milvus collection of k-sparse codes.
+
+    Args:
+        model: the `ModelInfo` of the SAE whose codes this collection holds.
+        client: a connected `MilvusClient`.
+        collection: collection name.
+        inverted_index_algo: "DAAT_MAXSCORE", "DAAT_WAND" or "TAAT_NAIVE".
+        drop_ratio_search: share of the smallest query weights Milvus ignores (0 keeps all: exact).
+    """
+
+    def __init__(
+        self,
+        model: ModelInfo,
+        client: MilvusClient,
+        collection: str,
+        inverted_index_algo: str = "DAAT_MAXSCORE",
+        drop_ratio_search: float = 0.0,
+    ) -> None:
+        if not 0.0 <= drop_ratio_search < 1.0:
+            raise ValueError(f"drop_ratio_search must be in [0, 1), got {drop_ratio_search}")
+        self.model, self.client, self.collection = model, client, collection
+        self.inverted_index_algo, self.drop_ratio_search = inverted_index_algo, drop_ratio_search
+        self._checked = False
+
+    def __repr__(self) -> str:
+        return f"MilvusAdapter(collection={self.collection!r}, algo={self.inverted_index_algo})"
+
+    def recreate(self) -> None:
+        if self.client.has_collection(self.collection):
+            self.client.drop_collection(self.collection)
+        schema = self.client.create_schema(auto_id=False, description=json.dumps({METADATA_KEY: self.model.to_dict()}))
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field(VECTOR_FIELD, DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_field("payload", DataType.JSON)
+        index = self.client.prepare_index_params()
+        index.add_index(
+            VECTOR_FIELD,
+            index_type="SPARSE_INVERTED_INDEX",
+            metric_type="IP",
+            params={"inverted_index_algo": self.inverted_index_algo},
+        )
+        self.client.create_collection(self.collection, schema=schema, index_params=index)
+        self._checked = True
+
+    def _check_model(self) -> None:
+        if self._checked:
+            return
+        if not self.client.has_collection(self.collection):
+            raise ValueError(f"collection {self.collection!r} does not exist: call recreate() first")
+        description = self.client.describe_collection(self.collection).get("description") or "{}"
+        try:
+            stored = json.loads(description).get(METADATA_KEY)
+        except (json.JSONDecodeError, AttributeError):
+            stored = None
+        self.model.check_same(stored, self.collection)
+        self._checked = True
+
+    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
+        ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=True)
+        if (np.diff(codes.indptr) == 0).any():
+            raise ValueError("Milvus cannot store an all-zero sparse vector")
+        self._check_model()
+        rows = [
+            {"id": int(point), VECTOR_FIELD: codes[i], "payload": {} if payloads is None else payloads[i]}
+            for i, point in enumerate(ids)
+        ]
+        self.client.upsert(self.collection, rows)
+
+    def search(self, queries: sp.csr_matrix, top_k: int, filter: str | None = None):
+        queries = sp.csr_matrix(queries, dtype=np.float32)
+        if queries.shape[1] != self.model.h:
+            raise ValueError(f"queries have width {queries.shape[1]}, the collection's model has h={self.model.h}")
+        if (queries.data < 0).any():
+            raise UnsupportedFeatureError("Milvus takes only non-negative query weights")
+        self._check_model()
+        results = self.client.search(
+            self.collection,
+            data=[queries[i] for i in range(queries.shape[0])],
+            anns_field=VECTOR_FIELD,
+            limit=top_k,
+            filter=filter or "",
+            search_params={"metric_type": "IP", "params": {"drop_ratio_search": self.drop_ratio_search}},
+        )
+        return pad_results([[(int(hit["id"]), hit["distance"]) for hit in hits] for hits in results], top_k)
+
+    def delete(self, ids: Sequence[int]) -> None:
+        self._check_model()
+        self.client.delete(self.collection, ids=[int(i) for i in ids])
+
+    def count(self) -> int:
+        self._check_model()
+        return int(self.client.query(self.collection, filter="", output_fields=["count(*)"])[0]["count(*)"])
+
+    def stats(self) -> dict[str, Any]:
+        return {"engine": "milvus", "points": self.count(), "index": self.inverted_index_algo}
+
+    def close(self) -> None:
+        self.client.close()

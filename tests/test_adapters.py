@@ -1,0 +1,173 @@
+"""Every adapter against its real engine in embedded form: qdrant-client local mode, Qdrant Edge,
+and the Milvus Lite 2.5 server process. Engine top-10 must equal the exact sparse inner-product
+top-10 computed in numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from adapters import ModelInfo, ModelMismatchError, SparseAdapter, UnsupportedFeatureError, adapter_class, upload
+from sae_core.data import synthetic_clusters
+from sae_core.encode import encode
+from sae_core.search import exact_topk
+
+N = 10_000
+CLIENTS = {"qdrant": "qdrant_client", "qdrant-edge": "qdrant_edge", "milvus": "pymilvus"}
+
+
+@pytest.fixture(scope="module")
+def milvus_uri(tmp_path_factory):
+    pytest.importorskip("milvus_lite", reason="needs the [milvus] extra")
+    from adapters.milvus_lite import MilvusLiteServer
+
+    with MilvusLiteServer(tmp_path_factory.mktemp("milvus") / "milvus.db") as server:
+        yield server.uri
+
+
+@pytest.fixture(scope="module")
+def codes(trained) -> sp.csr_matrix:
+    return encode(trained, synthetic_clusters(n=N, d=32, clusters=50, noise=0.5, seed=7), show_progress_bar=False)
+
+
+@pytest.fixture(params=sorted(CLIENTS))
+def kind(request) -> str:
+    pytest.importorskip(CLIENTS[request.param], reason=f"needs the client of {request.param}")
+    return request.param
+
+
+@pytest.fixture
+def make(kind, tmp_path, request):
+    """`make(info, **options)` → a fresh adapter on this test's own collection of engine `kind`."""
+    shared = {}
+
+    def factory(info: ModelInfo, **options) -> SparseAdapter:
+        if kind == "qdrant":
+            from qdrant_client import QdrantClient
+
+            client = shared.setdefault("client", QdrantClient(":memory:"))
+            return adapter_class(kind)(info, client, "items", **options)
+        if kind == "qdrant-edge":
+            return adapter_class(kind)(info, tmp_path / "shard", **options)
+        from pymilvus import MilvusClient
+
+        name = "t" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:60]
+        return adapter_class(kind)(info, MilvusClient(uri=request.getfixturevalue("milvus_uri")), name, **options)
+
+    return factory
+
+
+@pytest.fixture
+def info(trained) -> ModelInfo:
+    return ModelInfo.of(trained)
+
+
+def test_engine_top10_equals_exact_sparse_top10(make, info, codes):
+    adapter = make(info)
+    assert isinstance(adapter, SparseAdapter)
+    adapter.recreate()
+    stats = upload(adapter, np.arange(N), codes, batch_size=2000, show_progress_bar=False)
+    assert stats["points"] == N and adapter.count() == N
+    queries = codes[:50]
+    ids, scores = adapter.search(queries, 10)
+    truth_ids, truth_scores = exact_topk(queries, codes, 10)
+    np.testing.assert_allclose(scores, truth_scores, rtol=1e-5, atol=1e-6)
+    # Equal scores may come back in either order: every id scoring above the 10th score must be there.
+    for row in range(len(ids)):
+        must = truth_ids[row][truth_scores[row] > truth_scores[row, -1] + 1e-6]
+        assert set(must) <= set(ids[row])
+    adapter.close()
+
+
+def test_float16_storage_keeps_nearly_all_neighbours(kind, make, info, codes):
+    if kind == "milvus":
+        pytest.skip("Milvus stores sparse weights as float32 only")
+    adapter = make(info, datatype="float16")
+    adapter.recreate()
+    upload(adapter, np.arange(2000), codes[:2000], show_progress_bar=False)
+    ids, _ = adapter.search(codes[:20], 10)
+    truth, _ = exact_topk(codes[:20], codes[:2000], 10)
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth, strict=True)])
+    assert overlap > 0.9
+    adapter.close()
+
+
+def test_delete_and_payloads(make, info, codes):
+    adapter = make(info)
+    adapter.recreate()
+    adapter.upsert(np.arange(100), codes[:100], [{"n": i} for i in range(100)])
+    adapter.delete([0, 1, 2, 999])
+    assert adapter.count() == 97
+    ids, _ = adapter.search(codes[:1], 5)
+    assert 0 not in ids[0]
+    adapter.close()
+
+
+@pytest.mark.parametrize(
+    "ids, rows, message",
+    [
+        ([1, 1], slice(0, 2), "duplicate ids"),
+        ([1, -2], slice(0, 2), "non-negative integers"),
+        (["a", "b"], slice(0, 2), "non-negative integers"),
+        ([1, 2, 3], slice(0, 2), "ids for 2 codes"),
+        ([], slice(0, 0), "empty batch"),
+    ],
+)
+def test_bad_batch_writes_nothing(make, info, codes, ids, rows, message):
+    adapter = make(info)
+    adapter.recreate()
+    adapter.upsert([50], codes[50:51])
+    with pytest.raises(ValueError, match=message):
+        adapter.upsert(ids, codes[rows])
+    bad = codes[:3].copy()
+    bad.data[4] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        adapter.upsert([7, 8, 9], bad)
+    with pytest.raises(ValueError, match="width"):
+        adapter.upsert([7], sp.csr_matrix((1, 17), dtype=np.float32))
+    assert adapter.count() == 1
+    adapter.close()
+
+
+def test_collection_of_another_model_is_refused(make, info, codes, untrained):
+    adapter = make(info)
+    adapter.recreate()
+    adapter.upsert([1], codes[:1])
+    if isinstance(adapter, adapter_class("qdrant-edge")):
+        adapter.close()
+    stranger = make(ModelInfo.of(untrained))
+    with pytest.raises(ModelMismatchError, match="re-encode"):
+        stranger.search(codes[:1], 3)
+    with pytest.raises(ModelMismatchError):
+        stranger.upsert([2], codes[1:2])
+
+
+def test_negative_weights_are_refused_where_the_engine_rejects_them(kind, make, info, codes):
+    adapter = make(info)
+    adapter.recreate()
+    negative = codes[:2].copy()
+    negative.data[0] = -1.0
+    if kind == "milvus":
+        with pytest.raises(UnsupportedFeatureError):
+            adapter.upsert([1, 2], negative)
+        with pytest.raises(UnsupportedFeatureError):
+            adapter.search(negative, 3)
+        assert adapter.count() == 0
+    else:
+        adapter.upsert([1, 2], negative)  # Qdrant takes signed weights
+        assert adapter.count() == 2
+
+
+def test_edge_shard_survives_reopen(info, codes, tmp_path):
+    pytest.importorskip("qdrant_edge", reason="needs the [qdrant] extra")
+    adapter = adapter_class("qdrant-edge")(info, tmp_path / "shard")
+    adapter.recreate()
+    upload(adapter, np.arange(500), codes[:500], show_progress_bar=False)
+    adapter.optimize()
+    adapter.close()
+    reopened = adapter_class("qdrant-edge")(info, tmp_path / "shard")
+    assert reopened.count() == 500
+    ids, _ = reopened.search(codes[:1], 1)
+    assert ids[0, 0] == 0
+    reopened.close()
