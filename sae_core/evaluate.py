@@ -20,20 +20,18 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-import torch
 
 from sae_core.baselines import BASELINES
 from sae_core.encode import encode
 from sae_core.metrics import ndcg_at, recall_at
 from sae_core.model import SparseAutoencoder
+from sae_core.query import QUERY_MODES, query_vectors
 from sae_core.search import exact_topk, rerank
 from sae_core.validation import check_embeddings
 
 logger = logging.getLogger(__name__)
 
 DEPTH = 100
-QUERY_MODES = ("symmetric", "asymmetric", "asymmetric_nonneg")
 INDEX_BYTES = {"uint16": 2, "int32": 4}
 VALUE_BYTES = {"float16": 2, "float32": 4}
 
@@ -68,30 +66,6 @@ def _scores(truth: np.ndarray, found: np.ndarray) -> dict[str, float]:
         "recall_at_100": recall_at(truth, found, min(DEPTH, found.shape[1])),
         "ndcg_at_10": ndcg_at(truth, found, 10),
     }
-
-
-def _sparsify(weights: np.ndarray, k: int, nonneg: bool) -> sp.csr_matrix:
-    """Keep the k largest |weights| (or largest positive ones) of each row of `[q, h]`."""
-    keyed = weights if nonneg else np.abs(weights)
-    idx = np.argpartition(-keyed, k - 1, axis=1)[:, :k]
-    vals = np.take_along_axis(weights, idx, axis=1)
-    if nonneg:
-        vals = np.maximum(vals, 0)
-    rows = np.repeat(np.arange(weights.shape[0]), k)
-    out = sp.csr_matrix((vals.ravel(), (rows, idx.ravel())), shape=weights.shape)
-    out.eliminate_zeros()
-    return out
-
-
-def query_vectors(model: SparseAutoencoder, queries: np.ndarray, mode: str, k: int) -> sp.csr_matrix:
-    """`[q, d]` dense queries → `[q, h]` sparse query weights for `mode` (see module docstring)."""
-    if mode == "symmetric":
-        return encode(model, queries, k=k, show_progress_bar=False)
-    if mode not in QUERY_MODES:
-        raise ValueError(f"query mode must be one of {QUERY_MODES}, got {mode!r}")
-    with torch.no_grad():
-        projected = model.project_query(torch.from_numpy(_unit(queries))).numpy()
-    return _sparsify(projected, k, nonneg=mode == "asymmetric_nonneg")
 
 
 def evaluate(

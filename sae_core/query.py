@@ -1,0 +1,47 @@
+"""How a dense query becomes the sparse weights an engine scores stored codes with.
+
+- symmetric: the query's own code, from the same encoder as the items (any k_q).
+- asymmetric: `W_dec q̄` — inner products with codes then rank items by q̄ · x̂, their
+  reconstructions — kept to the k_q largest |weights|; signed, so Qdrant only.
+- asymmetric_nonneg: the k_q largest positive weights of `W_dec q̄`, as Milvus and OpenSearch
+  accept only non-negative query weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from sae_core.encode import encode
+from sae_core.model import SparseAutoencoder
+from sae_core.validation import check_embeddings
+
+QUERY_MODES = ("symmetric", "asymmetric", "asymmetric_nonneg")
+
+
+def _sparsify(weights: np.ndarray, k: int, nonneg: bool) -> sp.csr_matrix:
+    """Keep the k largest |weights| (or largest positive ones) of each row of `[q, h]`."""
+    keyed = weights if nonneg else np.abs(weights)
+    idx = np.argpartition(-keyed, k - 1, axis=1)[:, :k]
+    vals = np.take_along_axis(weights, idx, axis=1)
+    if nonneg:
+        vals = np.maximum(vals, 0)
+    rows = np.repeat(np.arange(weights.shape[0]), k)
+    out = sp.csr_matrix((vals.ravel(), (rows, idx.ravel())), shape=weights.shape)
+    out.eliminate_zeros()
+    return out
+
+
+def query_vectors(model: SparseAutoencoder, queries: np.ndarray, mode: str, k: int) -> sp.csr_matrix:
+    """`[q, d]` dense queries → `[q, h]` sparse query weights for `mode` (see module docstring)."""
+    queries = check_embeddings(queries, model.config.d, name="queries")
+    if not 0 < k <= model.config.h:
+        raise ValueError(f"query k={k} must be in 1..h={model.config.h}")
+    if mode == "symmetric":
+        return encode(model, queries, k=k, show_progress_bar=False)
+    if mode not in QUERY_MODES:
+        raise ValueError(f"query mode must be one of {QUERY_MODES}, got {mode!r}")
+    with torch.no_grad():
+        projected = model.project_query(torch.from_numpy(np.asarray(queries, dtype=np.float32))).numpy()
+    return _sparsify(projected, k, nonneg=mode == "asymmetric_nonneg")

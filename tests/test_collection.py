@@ -1,0 +1,55 @@
+"""SparseCollection over the embedded Qdrant Edge engine: dense in, dense queries in."""
+
+import numpy as np
+import pytest
+
+from adapters import ModelInfo, adapter_class
+from adapters.collection import SparseCollection
+from sae_core.metrics import recall_at
+from sae_core.search import exact_topk
+
+pytest.importorskip("qdrant_edge", reason="needs the [qdrant] extra")
+
+
+@pytest.fixture
+def collection(trained, tmp_path):
+    adapter = adapter_class("qdrant-edge")(ModelInfo.of(trained), tmp_path / "shard")
+    adapter.recreate()
+    yield SparseCollection(adapter, trained, batch_size=300)
+    adapter.close()
+
+
+def test_add_then_search_finds_dense_neighbours(collection, clusters):
+    assert collection.add(np.arange(3000), clusters) == 3000
+    assert collection.count() == 3000
+    queries = np.arange(0, 3000, 100)
+    ids, scores = collection.search(clusters[queries], top_k=10)
+    truth, _ = exact_topk(clusters[queries], clusters, 10)
+    assert ids.shape == (30, 10) and (np.diff(scores, axis=1) <= 1e-6).all()
+    assert recall_at(truth, ids, 10) > 0.2  # far above chance (0.003); see test_train for why not higher
+
+
+def test_add_from_streams_batches(collection, clusters):
+    batches = ((np.arange(lo, lo + 500), clusters[lo : lo + 500]) for lo in range(0, 3000, 500))
+    assert collection.add_from(batches, show_progress_bar=False) == 3000
+    assert collection.count() == 3000
+    collection.delete([0, 1])
+    assert collection.count() == 2998
+
+
+def test_bad_input_writes_nothing(collection, clusters):
+    bad = clusters[:10].copy()
+    bad[9, 0] = np.inf
+    with pytest.raises(ValueError, match="NaN or inf"):
+        collection.add(np.arange(10), bad)
+    with pytest.raises(ValueError, match="ids for 10 vectors"):
+        collection.add(np.arange(9), clusters[:10])
+    with pytest.raises(ValueError, match="dimension 5"):
+        collection.add(np.arange(2), np.ones((2, 5), dtype=np.float32))
+    assert collection.count() == 0
+
+
+def test_adapter_of_another_model_is_refused(trained, untrained, tmp_path):
+    adapter = adapter_class("qdrant-edge")(ModelInfo.of(untrained), tmp_path / "s")
+    with pytest.raises(ValueError, match="another model"):
+        SparseCollection(adapter, trained)
