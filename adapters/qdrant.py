@@ -114,3 +114,67 @@ class QdrantAdapter:
 
     def close(self) -> None:
         self.client.close()
+
+
+class QdrantIngestHook:
+    """Wraps an existing `QdrantClient` so the dense calls users already make store SAE codes.
+
+    `create_collection` gets a sparse vector instead of the dense config, `upsert` encodes the
+    points' dense vectors (the whole call is validated before anything is sent) and `query_points`
+    encodes a dense query; every other attribute is the client's own.
+
+    Example:
+        >>> client = QdrantIngestHook(QdrantClient(":memory:"), model)
+        >>> client.create_collection("items", vectors_config=models.VectorParams(size=384, distance="Cosine"))
+        >>> client.upsert("items", points=[models.PointStruct(id=1, vector=embedding, payload={...})])
+        >>> client.query_points("items", query=query_embedding, limit=10)
+    """
+
+    def __init__(self, client: QdrantClient, model, query_mode: str = "asymmetric", query_k: int | None = None):
+        from sae_core.query import QUERY_MODES
+
+        if query_mode not in QUERY_MODES:
+            raise ValueError(f"query_mode must be one of {QUERY_MODES}, got {query_mode!r}")
+        self._client, self._model = client, model
+        self._info = ModelInfo.of(model)
+        self._query_mode, self._query_k = query_mode, query_k or model.config.k
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+    def _adapter(self, collection_name: str, **options) -> QdrantAdapter:
+        return QdrantAdapter(self._info, self._client, collection_name, **options)
+
+    def create_collection(self, collection_name: str, vectors_config=None, **kwargs) -> bool:
+        """Create the collection for SAE codes; `vectors_config` (the dense one) is replaced."""
+        if vectors_config is not None and getattr(vectors_config, "size", self._info.d) != self._info.d:
+            raise ValueError(f"vectors_config size {vectors_config.size} differs from the model's d={self._info.d}")
+        unsupported = sorted(set(kwargs) - {"on_disk_payload", "timeout"})
+        if unsupported:
+            raise ValueError(f"create_collection options {unsupported} are not supported by the ingest hook")
+        self._adapter(collection_name).recreate()
+        return True
+
+    def upsert(self, collection_name: str, points, **kwargs):
+        from sae_core.encode import encode
+
+        points = list(points)
+        dense = np.asarray([p["vector"] if isinstance(p, dict) else p.vector for p in points], dtype=np.float32)
+        ids = [p["id"] if isinstance(p, dict) else p.id for p in points]
+        payloads = [p.get("payload") if isinstance(p, dict) else p.payload for p in points]
+        codes = encode(self._model, dense, show_progress_bar=False)
+        self._adapter(collection_name).upsert(ids, codes, payloads)
+        return models.UpdateResult(operation_id=None, status=models.UpdateStatus.COMPLETED)
+
+    def query_points(self, collection_name: str, query, limit: int = 10, **kwargs) -> models.QueryResponse:
+        from sae_core.query import query_vectors
+
+        weights = query_vectors(self._model, np.asarray([query], dtype=np.float32), self._query_mode, self._query_k)
+        self._adapter(collection_name)._check_model()
+        return self._client.query_points(
+            collection_name,
+            query=models.SparseVector(indices=weights.indices.tolist(), values=weights.data.tolist()),
+            using=VECTOR_NAME,
+            limit=limit,
+            **kwargs,
+        )

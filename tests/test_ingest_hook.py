@@ -1,0 +1,47 @@
+"""The Qdrant ingest hook: the user's own dense qdrant-client calls, stored as SAE codes."""
+
+import numpy as np
+import pytest
+
+from sae_core.metrics import recall_at
+from sae_core.search import exact_topk
+
+qdrant_client = pytest.importorskip("qdrant_client", reason="needs the [qdrant] extra")
+from qdrant_client import QdrantClient, models  # noqa: E402
+
+from adapters.qdrant import QdrantIngestHook  # noqa: E402
+
+
+@pytest.fixture
+def client(trained):
+    hooked = QdrantIngestHook(QdrantClient(":memory:"), trained)
+    hooked.create_collection("items", vectors_config=models.VectorParams(size=32, distance=models.Distance.COSINE))
+    return hooked
+
+
+def test_dense_calls_store_and_search_codes(client, clusters):
+    points = [models.PointStruct(id=i, vector=clusters[i].tolist(), payload={"i": i}) for i in range(2000)]
+    client.upsert("items", points=points)
+    assert client.count("items").count == 2000  # passed through to the real client
+    stored = client.retrieve("items", ids=[5], with_vectors=True)[0]
+    assert set(stored.vector) == {"sae"}  # only the sparse code is stored
+    found = np.array(
+        [[p.id for p in client.query_points("items", query=clusters[q], limit=10).points] for q in range(0, 2000, 100)]
+    )
+    truth, _ = exact_topk(clusters[0:2000:100], clusters[:2000], 10)
+    assert recall_at(truth, found, 10) > 0.2
+
+
+def test_bad_points_write_nothing(client, clusters):
+    vectors = clusters[:3].copy()
+    vectors[2, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        client.upsert("items", points=[{"id": i, "vector": v.tolist()} for i, v in enumerate(vectors)])
+    with pytest.raises(ValueError, match="dimension"):
+        client.upsert("items", points=[{"id": 1, "vector": [0.1] * 5}])
+    assert client.count("items").count == 0
+
+
+def test_dense_config_of_another_size_is_refused(client):
+    with pytest.raises(ValueError, match="d=32"):
+        client.create_collection("other", vectors_config=models.VectorParams(size=64, distance=models.Distance.COSINE))
