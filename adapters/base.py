@@ -72,6 +72,9 @@ class SparseAdapter(Protocol):
     def search(self, queries: sp.csr_matrix, top_k: int, filter: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """`[q, h]` query weights → `(ids [q, top_k], scores [q, top_k])`, best first; -1 pads."""
 
+    def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
+        """Stored codes of `ids` as CSR `[len(ids), h]`, in that order; an absent id gives an empty row."""
+
     def delete(self, ids: Sequence[int]) -> None:
         """Remove points by id; absent ids are ignored."""
 
@@ -142,3 +145,19 @@ def pad_results(hits: list[list[tuple[int, float]]], top_k: int) -> tuple[np.nda
         for col, (point, score) in enumerate(found[:top_k]):
             ids[row, col], scores[row, col] = point, score
     return ids, scores
+
+
+def rows_to_csr(ids: Sequence[int], found: dict[int, tuple[Sequence[int], Sequence[float]]], h: int) -> sp.csr_matrix:
+    """`{id: (indices, values)}` read back from an engine → CSR `[len(ids), h]` in the order of `ids`."""
+    indptr, indices, values = [0], [], []
+    for point in ids:
+        idx, val = found.get(int(point), ((), ()))
+        indices.extend(idx)
+        values.extend(val)
+        indptr.append(len(indices))
+    out = sp.csr_matrix(
+        (np.asarray(values, dtype=np.float32), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
+        shape=(len(ids), h),
+    )
+    out.sort_indices()
+    return out

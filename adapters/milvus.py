@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from pymilvus import DataType, MilvusClient
 
-from adapters.base import ModelInfo, UnsupportedFeatureError, check_batch, pad_results
+from adapters.base import ModelInfo, UnsupportedFeatureError, check_batch, pad_results, rows_to_csr
 
 VECTOR_FIELD = "sae"
 METADATA_KEY = "saevdb"
@@ -107,6 +107,15 @@ class MilvusAdapter:
             search_params={"metric_type": "IP", "params": {"drop_ratio_search": self.drop_ratio_search}},
         )
         return pad_results([[(int(hit["id"]), hit["distance"]) for hit in hits] for hits in results], top_k)
+
+    def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
+        self._check_model()
+        rows = self.client.get(self.collection, ids=[int(i) for i in ids], output_fields=[VECTOR_FIELD])
+        found = {}
+        for row in rows:
+            vector = row[VECTOR_FIELD]  # {index: weight}
+            found[int(row["id"])] = (list(map(int, vector)), list(vector.values()))
+        return rows_to_csr(ids, found, self.model.h)
 
     def delete(self, ids: Sequence[int]) -> None:
         self._check_model()

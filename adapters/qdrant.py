@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from qdrant_client import QdrantClient, models
 
-from adapters.base import ModelInfo, check_batch, pad_results
+from adapters.base import ModelInfo, check_batch, pad_results, rows_to_csr
 
 VECTOR_NAME = "sae"
 METADATA_KEY = "saevdb"
@@ -99,6 +99,12 @@ class QdrantAdapter:
         ]
         responses = self.client.query_batch_points(self.collection, requests=requests)
         return pad_results([[(int(p.id), p.score) for p in r.points] for r in responses], top_k)
+
+    def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
+        self._check_model()
+        records = self.client.retrieve(self.collection, ids=[int(i) for i in ids], with_vectors=[VECTOR_NAME])
+        found = {int(r.id): (r.vector[VECTOR_NAME].indices, r.vector[VECTOR_NAME].values) for r in records}
+        return rows_to_csr(ids, found, self.model.h)
 
     def delete(self, ids: Sequence[int]) -> None:
         self._check_model()

@@ -16,7 +16,7 @@ import numpy as np
 import qdrant_edge as edge
 import scipy.sparse as sp
 
-from adapters.base import ModelInfo, check_batch, pad_results
+from adapters.base import ModelInfo, check_batch, pad_results, rows_to_csr
 
 VECTOR_NAME = "sae"
 MODEL_FILE = "saevdb_model.json"
@@ -92,6 +92,11 @@ class QdrantEdgeAdapter:
             )
             hits.append([(int(p.id), p.score) for p in self.shard.query(request)])
         return pad_results(hits, top_k)
+
+    def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
+        records = self.shard.retrieve([int(i) for i in ids], with_payload=False, with_vector=True)
+        found = {int(r.id): (r.vector[VECTOR_NAME].indices, r.vector[VECTOR_NAME].values) for r in records}
+        return rows_to_csr(ids, found, self.model.h)
 
     def delete(self, ids: Sequence[int]) -> None:
         self.shard.update(edge.UpdateOperation.delete_points([int(i) for i in ids]))

@@ -1,6 +1,6 @@
 """Keep your qdrant-client code; store SAE codes instead of dense vectors.
 
-    .venv/bin/python examples/qdrant_ingest_hook.py
+.venv/bin/python examples/qdrant_ingest_hook.py
 """
 
 from qdrant_client import QdrantClient, models

@@ -1,6 +1,6 @@
 """Dense vectors in, SAE codes stored, in the embedded engines: Qdrant Edge and Milvus Lite 2.5.
 
-    .venv/bin/python examples/sparse_collection.py
+.venv/bin/python examples/sparse_collection.py
 """
 
 import tempfile

@@ -171,3 +171,14 @@ def test_edge_shard_survives_reopen(info, codes, tmp_path):
     ids, _ = reopened.search(codes[:1], 1)
     assert ids[0, 0] == 0
     reopened.close()
+
+
+def test_retrieve_returns_stored_codes_in_order(make, info, codes):
+    adapter = make(info)
+    adapter.recreate()
+    adapter.upsert(np.arange(20), codes[:20])
+    back = adapter.retrieve([7, 3, 999])
+    assert back.shape == (3, codes.shape[1])
+    np.testing.assert_allclose(back[:2].toarray(), codes[[7, 3]].toarray(), rtol=1e-6)
+    assert back[2].nnz == 0
+    adapter.close()

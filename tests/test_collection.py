@@ -53,3 +53,18 @@ def test_adapter_of_another_model_is_refused(trained, untrained, tmp_path):
     adapter = adapter_class("qdrant-edge")(ModelInfo.of(untrained), tmp_path / "s")
     with pytest.raises(ValueError, match="another model"):
         SparseCollection(adapter, trained)
+
+
+def test_engine_order_and_reranked_order(trained, clusters, tmp_path):
+    adapter = adapter_class("qdrant-edge")(ModelInfo.of(trained), tmp_path / "shard")
+    adapter.recreate()
+    plain = SparseCollection(adapter, trained, rerank=0)
+    plain.add(np.arange(3000), clusters)
+    queries = clusters[::150]
+    truth, _ = exact_topk(queries, clusters, 10)
+    engine_ids, _ = plain.search(queries, top_k=10)
+    reranked_ids, scores = SparseCollection(adapter, trained, rerank=200).search(queries, top_k=10)
+    assert (np.diff(scores, axis=1) <= 1e-6).all() and scores[:, 0].max() <= 1.05  # cosine estimates
+    assert recall_at(truth, reranked_ids, 10) >= recall_at(truth, engine_ids, 10) - 0.05
+    assert SparseCollection(adapter, trained).search(queries[:1], top_k=5)[0].shape == (1, 5)
+    adapter.close()
