@@ -19,6 +19,7 @@ from adapters.base import BATCH_SIZE, ModelInfo, SparseAdapter
 from sae_core.encode import encode
 from sae_core.model import SparseAutoencoder
 from sae_core.query import QUERY_MODES, query_vectors
+from sae_core.search import rerank
 from sae_core.validation import check_embeddings
 
 logger = logging.getLogger(__name__)
@@ -123,15 +124,12 @@ class SparseCollection:
         if unique.size == 0:
             return candidates[:, :top_k], np.full((len(candidates), top_k), -np.inf, dtype=np.float32)
         with torch.no_grad():
-            codes = torch.from_numpy(self.adapter.retrieve(unique).toarray())
-            decoded = self.model.decode(codes.to(self.model.decoder.dtype)).numpy()
+            decoded = self.model.decode(torch.from_numpy(self.adapter.retrieve(unique).toarray())).numpy()
             unit = self.model.preprocess(torch.from_numpy(np.asarray(queries, dtype=np.float32))).numpy()
-        rows = np.searchsorted(unique, np.maximum(candidates, 0))
-        scores = np.einsum("qcd,qd->qc", decoded[rows], unit).astype(np.float32)
-        scores[candidates < 0] = -np.inf
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
-        ids = np.take_along_axis(candidates, order, axis=1)
-        return ids, np.take_along_axis(scores, order, axis=1)
+        # Padding ids (-1) arrive as 0 and may miss `unique`; rerank scores them -inf anyway.
+        return rerank(
+            unit, candidates, lambda ids: decoded[np.searchsorted(unique, ids).clip(max=unique.size - 1)], top_k
+        )
 
     def delete(self, ids: Sequence[int]) -> None:
         self.adapter.delete(ids)

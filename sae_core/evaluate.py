@@ -104,7 +104,7 @@ def evaluate(
         found, _ = exact_topk(query_vectors(model, queries, mode, kq), codes, DEPTH, exclude=query_rows)
         modes[mode] = _scores(truth, found)
         if cfg.rerank:
-            reranked = rerank(queries, found[:, : cfg.rerank], lambda ids: np.asarray(codes[ids] @ decoder), DEPTH)
+            reranked, _ = rerank(queries, found[:, : cfg.rerank], lambda ids: np.asarray(codes[ids] @ decoder), DEPTH)
             modes[f"{mode}+rerank"] = _scores(truth, reranked)
         logger.info("%s: recall@10 %.3f", mode, modes[mode]["recall_at_10"])
     budget = bytes_per_vector(sae.k, sae.h, cfg.value_dtype)

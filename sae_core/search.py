@@ -52,16 +52,26 @@ def exact_topk(
     return ids, scores
 
 
-def rerank(queries: np.ndarray, candidates: np.ndarray, item_vectors, k: int, block_size: int = 1024) -> np.ndarray:
+def rerank(
+    queries: np.ndarray, candidates: np.ndarray, item_vectors, k: int, block_size: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
     """Reorder each query's candidate ids `[q, c]` by `query · item_vectors(ids)`, keep the best k.
 
-    `item_vectors(ids [m]) → [m, d]` decodes stored items on demand (e.g. SAE reconstructions),
-    so only the candidates are ever materialised.
+    `item_vectors(ids [m]) → [m, d]` decodes stored items on demand (e.g. SAE reconstructions), so
+    only the candidates are ever materialised. Ids of -1 (fewer candidates than c) score -inf.
+
+    Returns:
+        `(ids [q, k], scores [q, k])`, best first.
     """
-    out = np.empty((queries.shape[0], min(k, candidates.shape[1])), dtype=np.int64)
+    k = min(k, candidates.shape[1])
+    ids = np.empty((queries.shape[0], k), dtype=np.int64)
+    scores = np.empty((queries.shape[0], k), dtype=np.float32)
     for start in range(0, queries.shape[0], block_size):
         cand = candidates[start : start + block_size]
-        vecs = item_vectors(cand.ravel()).reshape(cand.shape[0], cand.shape[1], -1)
-        s = np.einsum("qcd,qd->qc", vecs, queries[start : start + block_size])
-        out[start : start + cand.shape[0]] = np.take_along_axis(cand, np.argsort(-s, axis=1)[:, : out.shape[1]], 1)
-    return out
+        vecs = item_vectors(np.maximum(cand, 0).ravel()).reshape(cand.shape[0], cand.shape[1], -1)
+        s = np.einsum("qcd,qd->qc", vecs, queries[start : start + block_size]).astype(np.float32)
+        s[cand < 0] = -np.inf
+        order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+        ids[start : start + cand.shape[0]] = np.take_along_axis(cand, order, axis=1)
+        scores[start : start + cand.shape[0]] = np.take_along_axis(s, order, axis=1)
+    return ids, scores
