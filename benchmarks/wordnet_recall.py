@@ -70,24 +70,23 @@ def plot(summary: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    sizes = [r["report"]["bytes_per_vector"] for r in summary.values()]
-    for mode in next(iter(summary.values()))["report"]["modes"]:
-        ax.plot(
-            sizes, [r["report"]["modes"][mode]["recall_at_10"] for r in summary.values()], "o-", label=f"sae {mode}"
-        )
-    for name in next(iter(summary.values()))["report"]["baselines"]:
+    reports = sorted((r["report"] for r in summary.values()), key=lambda rep: rep["bytes_per_vector"])
+    colours = iter(plt.get_cmap("tab20").colors)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for mode in reports[0]["modes"]:
+        ys = [rep["modes"][mode]["recall_at_10"] for rep in reports]
+        ax.plot([rep["bytes_per_vector"] for rep in reports], ys, "o-", color=next(colours), label=f"sae {mode}")
+    for name in reports[0]["baselines"]:
         points = sorted(
-            (r["report"]["baselines"][name]["bytes_per_vector"], r["report"]["baselines"][name]["recall_at_10"])
-            for r in summary.values()
+            (rep["baselines"][name]["bytes_per_vector"], rep["baselines"][name]["recall_at_10"]) for rep in reports
         )
-        ax.plot(*zip(*points, strict=True), "x--", label=name)
+        ax.plot(*zip(*points, strict=True), "x--", color=next(colours), label=name)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("bytes per vector")
     ax.set_ylabel("recall@10 (exact cosine top-10)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
 
 
 def main() -> None:
