@@ -53,10 +53,12 @@ class MilvusAdapter:
     def recreate(self) -> None:
         if self.client.has_collection(self.collection):
             self.client.drop_collection(self.collection)
-        schema = self.client.create_schema(auto_id=False, description=json.dumps({METADATA_KEY: self.model.to_dict()}))
+        # Payload keys become dynamic fields, so `output_fields` and filters name them as usual.
+        schema = self.client.create_schema(
+            auto_id=False, enable_dynamic_field=True, description=json.dumps({METADATA_KEY: self.model.to_dict()})
+        )
         schema.add_field("id", DataType.INT64, is_primary=True)
         schema.add_field(VECTOR_FIELD, DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_field("payload", DataType.JSON)
         index = self.client.prepare_index_params()
         index.add_index(
             VECTOR_FIELD,
@@ -84,10 +86,13 @@ class MilvusAdapter:
         ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=True)
         if (np.diff(codes.indptr) == 0).any():
             raise ValueError("Milvus cannot store an all-zero sparse vector")
+        if payloads is not None and any({"id", VECTOR_FIELD} & set(p or {}) for p in payloads):
+            raise ValueError(f"payload keys 'id' and {VECTOR_FIELD!r} are reserved")
         self._check_model()
+        extras = payloads if payloads is not None else [None] * len(ids)
         rows = [
-            {"id": int(point), VECTOR_FIELD: codes[i], "payload": {} if payloads is None else payloads[i]}
-            for i, point in enumerate(ids)
+            {**(extra or {}), "id": int(point), VECTOR_FIELD: codes[i]}
+            for i, (point, extra) in enumerate(zip(ids, extras, strict=True))
         ]
         self.client.upsert(self.collection, rows)
 
@@ -130,3 +135,61 @@ class MilvusAdapter:
 
     def close(self) -> None:
         self.client.close()
+
+
+class MilvusIngestHook:
+    """Wraps an existing `MilvusClient` so the dense calls users already make store SAE codes.
+
+    `create_collection` builds the sparse collection (the dense `dimension` must match the model),
+    `insert`/`upsert` encode each row's dense `vector_field` (the whole call is validated first; other
+    keys are kept as fields) and `search` encodes dense query vectors; every other attribute is the
+    client's own, and search results come back in pymilvus' own format.
+    """
+
+    def __init__(self, client: MilvusClient, model, vector_field: str = "vector", query_k: int | None = None):
+        self._client, self._model, self._vector_field = client, model, vector_field
+        self._info = ModelInfo.of(model)
+        self._query_k = query_k or model.config.k
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+    def _adapter(self, collection_name: str) -> MilvusAdapter:
+        return MilvusAdapter(self._info, self._client, collection_name)
+
+    def create_collection(self, collection_name: str, dimension: int | None = None, **kwargs) -> None:
+        if dimension is not None and dimension != self._info.d:
+            raise ValueError(f"dimension {dimension} differs from the model's d={self._info.d}")
+        unsupported = sorted(set(kwargs) - {"timeout"})
+        if unsupported:
+            raise ValueError(f"create_collection options {unsupported} are not supported by the ingest hook")
+        self._adapter(collection_name).recreate()
+
+    def insert(self, collection_name: str, data, **kwargs) -> dict:
+        from sae_core.encode import encode
+
+        rows = [data] if isinstance(data, dict) else list(data)
+        if any(self._vector_field not in row or "id" not in row for row in rows):
+            raise ValueError(f"every row needs 'id' and the dense {self._vector_field!r} field")
+        dense = np.asarray([row[self._vector_field] for row in rows], dtype=np.float32)
+        codes = encode(self._model, dense, show_progress_bar=False)
+        ids = [row["id"] for row in rows]
+        payloads = [{k: v for k, v in row.items() if k not in ("id", self._vector_field)} for row in rows]
+        self._adapter(collection_name).upsert(ids, codes, payloads)
+        return {"insert_count": len(rows), "ids": ids}
+
+    upsert = insert
+
+    def search(self, collection_name: str, data, limit: int = 10, **kwargs):
+        from sae_core.query import query_vectors
+
+        weights = query_vectors(self._model, np.asarray(data, dtype=np.float32), "asymmetric_nonneg", self._query_k)
+        self._adapter(collection_name)._check_model()
+        kwargs.setdefault("search_params", {"metric_type": "IP", "params": {"drop_ratio_search": 0.0}})
+        return self._client.search(
+            collection_name,
+            data=[weights[i] for i in range(weights.shape[0])],
+            anns_field=VECTOR_FIELD,
+            limit=limit,
+            **kwargs,
+        )

@@ -45,3 +45,25 @@ def test_bad_points_write_nothing(client, clusters):
 def test_dense_config_of_another_size_is_refused(client):
     with pytest.raises(ValueError, match="d=32"):
         client.create_collection("other", vectors_config=models.VectorParams(size=64, distance=models.Distance.COSINE))
+
+
+def test_milvus_hook_stores_codes_behind_dense_calls(trained, clusters, tmp_path):
+    pytest.importorskip("milvus_lite", reason="needs the [milvus] extra")
+    from pymilvus import MilvusClient
+
+    from adapters.milvus import MilvusIngestHook
+    from adapters.milvus_lite import MilvusLiteServer
+
+    with MilvusLiteServer(tmp_path / "milvus.db") as server:
+        client = MilvusIngestHook(MilvusClient(uri=server.uri), trained)
+        client.create_collection("items", dimension=32)
+        rows = [{"id": i, "vector": clusters[i].tolist(), "title": f"item {i}"} for i in range(1000)]
+        assert client.insert("items", data=rows)["insert_count"] == 1000
+        bad = [{"id": 5000, "vector": [float("nan")] * 32}]
+        with pytest.raises(ValueError, match="NaN"):
+            client.insert("items", data=bad)
+        hits = client.search("items", data=[clusters[3].tolist()], limit=5, output_fields=["title"])
+        assert len(hits[0]) == 5 and hits[0][0]["entity"]["title"].startswith("item ")
+        assert client.has_collection("items")  # passed through
+        with pytest.raises(ValueError, match="d=32"):
+            client.create_collection("other", dimension=64)
