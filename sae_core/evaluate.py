@@ -98,8 +98,9 @@ def evaluate(
     decoder = model.decoder.detach().cpu().numpy()
     modes = {}
     for mode in QUERY_MODES:
-        found, _ = exact_topk(query_vectors(model, queries, mode, kq), codes, DEPTH, exclude=query_rows)
-        modes[mode] = _scores(truth, found)
+        weights = query_vectors(model, queries, mode, kq)
+        found, _ = exact_topk(weights, codes, max(DEPTH, cfg.rerank), exclude=query_rows)
+        modes[mode] = _scores(truth, found[:, :DEPTH])
         if cfg.rerank:
             reranked, _ = rerank(queries, found[:, : cfg.rerank], lambda ids: np.asarray(codes[ids] @ decoder), DEPTH)
             modes[f"{mode}+rerank"] = _scores(truth, reranked)

@@ -59,3 +59,10 @@ def test_unknown_baseline_and_mode_are_rejected(trained, clusters):
         evaluate(trained, clusters, np.arange(5), np.arange(5, 100), EvalConfig(baselines=("nope",)))
     with pytest.raises(ValueError, match="query mode"):
         evaluate(trained, clusters, np.arange(5), np.arange(5, 100), EvalConfig(query_mode="nope"))
+
+
+def test_rerank_deeper_than_the_reported_depth(trained, clusters):
+    shallow = evaluate(trained, clusters, np.arange(30), np.arange(30, 3000), EvalConfig(rerank=20, baselines=()))
+    deep = evaluate(trained, clusters, np.arange(30), np.arange(30, 3000), EvalConfig(rerank=300, baselines=()))
+    assert deep["modes"]["symmetric"] == shallow["modes"]["symmetric"]  # engine order unaffected
+    assert deep["recall_at_10"] >= shallow["recall_at_10"] - 0.02
