@@ -69,8 +69,9 @@ def encode(
         show_progress_bar: None shows it at log level INFO or below.
 
     Returns:
-        `scipy.sparse.csr_matrix [n, h]`, float32 values, int32 indices, sorted per row; explicit
-        zeros (fewer than k positive pre-activations) are dropped.
+        `scipy.sparse.csr_matrix [n, h]`, float32 values, int32 indices, sorted per row; zeros (a
+        non-negative value clamped to 0, about 0.5% of them on WordNet–MiniLM) are dropped, so a
+        row holds at most k entries.
     """
     cfg = model.config
     x = check_embeddings(x, cfg.d)
