@@ -165,7 +165,8 @@ class MilvusIngestHook:
             raise ValueError(f"create_collection options {unsupported} are not supported by the ingest hook")
         self._adapter(collection_name).recreate()
 
-    def insert(self, collection_name: str, data, **kwargs) -> dict:
+    def insert(self, collection_name: str, data) -> dict:
+        """Encode each row's dense field and store the codes; other keys are kept as fields."""
         from sae_core.encode import encode
 
         rows = [data] if isinstance(data, dict) else list(data)

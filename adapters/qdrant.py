@@ -161,8 +161,12 @@ class QdrantIngestHook:
         self._adapter(collection_name).recreate()
         return True
 
-    def upsert(self, collection_name: str, points, **kwargs):
+    def upsert(self, collection_name: str, points, wait: bool = True) -> models.UpdateResult:
+        """Encode and store `points`; always waits for the engine (`wait=False` is refused)."""
         from sae_core.encode import encode
+
+        if not wait:
+            raise ValueError("the ingest hook always waits for the write: wait=False is not supported")
 
         points = list(points)
         dense = np.asarray([p["vector"] if isinstance(p, dict) else p.vector for p in points], dtype=np.float32)
