@@ -89,9 +89,16 @@ class SparseAdapter(Protocol):
 
 
 def check_batch(
-    ids: Sequence[int], codes: sp.csr_matrix, h: int, payloads: Sequence[dict] | None, nonneg: bool
+    ids: Sequence[int],
+    codes: sp.csr_matrix,
+    h: int,
+    payloads: Sequence[dict] | None,
+    nonneg: bool,
+    uint8: bool = False,
 ) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Validate one upsert batch whole; return ids as int64 and codes as sorted float32 CSR."""
+    """Validate one upsert batch whole; return ids as int64 and codes as sorted float32 CSR.
+
+    `nonneg`: the engine rejects negative weights; `uint8`: the storage takes only 0..255."""
     if not sp.issparse(codes):
         raise ValueError(f"codes must be a scipy sparse matrix, got {type(codes).__name__}")
     codes = sp.csr_matrix(codes, dtype=np.float32)
@@ -112,8 +119,20 @@ def check_batch(
         raise ValueError("codes contain NaN or inf")
     if nonneg and (codes.data < 0).any():
         raise UnsupportedFeatureError("this engine stores only non-negative weights; encode with signed=False")
+    if uint8 and ((codes.data < 0) | (codes.data > 255)).any():
+        raise ValueError("uint8 storage takes values in 0..255: quantise the codes first")
     codes.sort_indices()
     return arr.astype(np.int64), codes
+
+
+def check_queries(queries: sp.csr_matrix, h: int, nonneg: bool) -> sp.csr_matrix:
+    """Query weights `[q, h]` as float32 CSR, or one clear error before anything is sent."""
+    queries = sp.csr_matrix(queries, dtype=np.float32)
+    if queries.shape[1] != h:
+        raise ValueError(f"queries have width {queries.shape[1]}, the collection's model has h={h}")
+    if nonneg and (queries.data < 0).any():
+        raise UnsupportedFeatureError("this engine takes only non-negative query weights")
+    return queries
 
 
 def upload(

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from pymilvus import DataType, MilvusClient
 
-from adapters.base import ModelInfo, UnsupportedFeatureError, check_batch, pad_results, rows_to_csr
+from adapters.base import ModelInfo, check_batch, check_queries, pad_results, rows_to_csr
 
 VECTOR_FIELD = "sae"
 METADATA_KEY = "saevdb"
@@ -97,11 +97,7 @@ class MilvusAdapter:
         self.client.upsert(self.collection, rows)
 
     def search(self, queries: sp.csr_matrix, top_k: int, filter: str | None = None):
-        queries = sp.csr_matrix(queries, dtype=np.float32)
-        if queries.shape[1] != self.model.h:
-            raise ValueError(f"queries have width {queries.shape[1]}, the collection's model has h={self.model.h}")
-        if (queries.data < 0).any():
-            raise UnsupportedFeatureError("Milvus takes only non-negative query weights")
+        queries = check_queries(queries, self.model.h, nonneg=True)
         self._check_model()
         results = self.client.search(
             self.collection,

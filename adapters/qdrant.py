@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from qdrant_client import QdrantClient, models
 
-from adapters.base import ModelInfo, check_batch, pad_results, rows_to_csr
+from adapters.base import ModelInfo, check_batch, check_queries, pad_results, rows_to_csr
 
 VECTOR_NAME = "sae"
 METADATA_KEY = "saevdb"
@@ -69,9 +69,7 @@ class QdrantAdapter:
         self._checked = True
 
     def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
-        ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=False)
-        if self.datatype == "uint8" and ((codes.data < 0) | (codes.data > 255)).any():
-            raise ValueError("uint8 storage takes values in 0..255: quantise the codes first")
+        ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=False, uint8=self.datatype == "uint8")
         self._check_model()
         points = [
             models.PointStruct(
@@ -84,9 +82,7 @@ class QdrantAdapter:
         self.client.upsert(self.collection, points=points, wait=True)
 
     def search(self, queries: sp.csr_matrix, top_k: int, filter: models.Filter | None = None):
-        queries = sp.csr_matrix(queries, dtype=np.float32)
-        if queries.shape[1] != self.model.h:
-            raise ValueError(f"queries have width {queries.shape[1]}, the collection's model has h={self.model.h}")
+        queries = check_queries(queries, self.model.h, nonneg=False)
         self._check_model()
         requests = [
             models.QueryRequest(

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import qdrant_edge as edge
 import scipy.sparse as sp
 
-from adapters.base import ModelInfo, check_batch, pad_results, rows_to_csr
+from adapters.base import ModelInfo, check_batch, check_queries, pad_results, rows_to_csr
 
 VECTOR_NAME = "sae"
 MODEL_FILE = "saevdb_model.json"
@@ -62,9 +61,7 @@ class QdrantEdgeAdapter:
         return self._shard
 
     def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
-        ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=False)
-        if self.datatype == "uint8" and ((codes.data < 0) | (codes.data > 255)).any():
-            raise ValueError("uint8 storage takes values in 0..255: quantise the codes first")
+        ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=False, uint8=self.datatype == "uint8")
         points = [
             edge.Point(
                 int(point),
@@ -80,9 +77,7 @@ class QdrantEdgeAdapter:
         self.shard.optimize()
 
     def search(self, queries: sp.csr_matrix, top_k: int, filter: edge.Filter | None = None):
-        queries = sp.csr_matrix(queries, dtype=np.float32)
-        if queries.shape[1] != self.model.h:
-            raise ValueError(f"queries have width {queries.shape[1]}, the collection's model has h={self.model.h}")
+        queries = check_queries(queries, self.model.h, nonneg=False)
         hits = []
         for q in queries:
             request = edge.QueryRequest(
