@@ -146,12 +146,16 @@ class MilvusIngestHook:
         self._client, self._model, self._vector_field = client, model, vector_field
         self._info = ModelInfo.of(model)
         self._query_k = query_k or model.config.k
+        self._adapters: dict[str, MilvusAdapter] = {}
 
     def __getattr__(self, name: str):
         return getattr(self._client, name)
 
     def _adapter(self, collection_name: str) -> MilvusAdapter:
-        return MilvusAdapter(self._info, self._client, collection_name)
+        """One adapter per collection, so its model check reads the engine once, not on every call."""
+        if collection_name not in self._adapters:
+            self._adapters[collection_name] = MilvusAdapter(self._info, self._client, collection_name)
+        return self._adapters[collection_name]
 
     def create_collection(self, collection_name: str, dimension: int | None = None, **kwargs) -> None:
         if dimension is not None and dimension != self._info.d:

@@ -140,12 +140,16 @@ class QdrantIngestHook:
         self._client, self._model = client, model
         self._info = ModelInfo.of(model)
         self._query_mode, self._query_k = query_mode, query_k or model.config.k
+        self._adapters: dict[str, QdrantAdapter] = {}
 
     def __getattr__(self, name: str):
         return getattr(self._client, name)
 
-    def _adapter(self, collection_name: str, **options) -> QdrantAdapter:
-        return QdrantAdapter(self._info, self._client, collection_name, **options)
+    def _adapter(self, collection_name: str) -> QdrantAdapter:
+        """One adapter per collection, so its model check reads the engine once, not on every call."""
+        if collection_name not in self._adapters:
+            self._adapters[collection_name] = QdrantAdapter(self._info, self._client, collection_name)
+        return self._adapters[collection_name]
 
     def create_collection(self, collection_name: str, vectors_config=None, **kwargs) -> bool:
         """Create the collection for SAE codes; `vectors_config` (the dense one) is replaced."""
