@@ -15,6 +15,7 @@ ADAPTERS: dict[str, str] = {
     "qdrant": "adapters.qdrant:QdrantAdapter",
     "qdrant-edge": "adapters.qdrant_edge:QdrantEdgeAdapter",
     "milvus": "adapters.milvus:MilvusAdapter",
+    "opensearch": "adapters.opensearch:OpenSearchAdapter",
 }
 
 

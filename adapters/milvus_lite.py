@@ -11,16 +11,9 @@ import socket
 import time
 from pathlib import Path
 
-import psutil
+from adapters.process import free_port, rss_bytes
 
 STARTUP_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class MilvusLiteServer:
@@ -48,7 +41,7 @@ class MilvusLiteServer:
 
     def rss_bytes(self) -> int | None:
         """Resident memory of the engine process."""
-        return psutil.Process(self.pid).memory_info().rss if self.pid else None
+        return rss_bytes(self.pid)
 
     def start(self) -> MilvusLiteServer:
         self.path.parent.mkdir(parents=True, exist_ok=True)

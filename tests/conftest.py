@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+
 import numpy as np
 import pytest
 
@@ -29,3 +32,22 @@ def trained(clusters) -> SparseAutoencoder:
 @pytest.fixture
 def untrained() -> SparseAutoencoder:
     return SparseAutoencoder(SAEConfig(d=D, h=H, k=K))
+
+
+@pytest.fixture(scope="session")
+def opensearch_url() -> str:
+    """One real OpenSearch node for the session (fetched from Maven Central on first use).
+
+    Its folder is made with `mkdtemp` in the system temp dir, not pytest's: under root the node
+    runs as `nobody`, who cannot enter pytest's private folders."""
+    pytest.importorskip("opensearchpy", reason="needs the [opensearch] extra")
+    if shutil.which("java") is None or shutil.which("mvn") is None:
+        pytest.skip("an OpenSearch node needs java (17+) and mvn on the PATH")
+    from adapters.opensearch_node import OpenSearchNode
+
+    folder = tempfile.mkdtemp(prefix="saevdb-opensearch-")
+    try:
+        with OpenSearchNode(folder) as node:
+            yield node.url
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,235 @@
+"""OpenSearch through the official `opensearch-py`: any cluster URL, or the embedded node of
+`adapters.opensearch_node`.
+
+Codes live in a `rank_features` field (core module mapper-extras): one feature per non-zero,
+named by its latent index. A query is a `bool.should` of `rank_feature` clauses with the
+`linear` function and `boost` = query weight, which sums to the exact sparse inner product (at
+the ~9 significant bits rank_features keeps). OpenSearch takes only positive weights.
+
+`_source` never holds the rank_features map: by default it keeps the code in a compact base64
+field (`source="compact"`), so `retrieve` and re-ranking still work; `source="none"` drops even
+that; `source="full"` keeps the map, which is what an unconfigured index would do.
+
+The model's identity lives in the index mapping's `_meta` and is checked before any write or query.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+import scipy.sparse as sp
+from opensearchpy import OpenSearch, helpers
+
+from adapters.base import (
+    ModelInfo,
+    UnsupportedFeatureError,
+    check_batch,
+    check_queries,
+    pad_results,
+    rows_to_csr,
+)
+from adapters.process import rss_bytes
+
+VECTOR_FIELD = "sae"
+CODE_FIELD = "sae_code"
+METADATA_KEY = "saevdb"
+SOURCE_MODES = ("compact", "none", "full")
+QUERY_KINDS = ("rank_feature", "neural_sparse")
+
+
+def _pack(indices: np.ndarray, values: np.ndarray) -> str:
+    """One row's code as base64 of uint32 indices then float32 values: exact, and 8 bytes a non-zero."""
+    return base64.b64encode(indices.astype("<u4").tobytes() + values.astype("<f4").tobytes()).decode()
+
+
+def _unpack(packed: str) -> tuple[np.ndarray, np.ndarray]:
+    raw = base64.b64decode(packed)
+    half = len(raw) // 2
+    return np.frombuffer(raw[:half], dtype="<u4"), np.frombuffer(raw[half:], dtype="<f4")
+
+
+class OpenSearchAdapter:
+    """An OpenSearch index of k-sparse codes.
+
+    Args:
+        model: the `ModelInfo` of the SAE whose codes this index holds.
+        client: a connected `OpenSearch` client.
+        index: index name.
+        source: what `_source` keeps of a code, see the module docstring.
+        query: "rank_feature" (core OpenSearch) or "neural_sparse" (needs the neural-search plugin,
+            detected from the cluster).
+        shards, replicas: index settings, for clusters of more than one node.
+    """
+
+    def __init__(
+        self,
+        model: ModelInfo,
+        client: OpenSearch,
+        index: str,
+        source: str = "compact",
+        query: str = "rank_feature",
+        shards: int = 1,
+        replicas: int = 0,
+    ) -> None:
+        if source not in SOURCE_MODES:
+            raise ValueError(f"source must be one of {SOURCE_MODES}, got {source!r}")
+        if query not in QUERY_KINDS:
+            raise ValueError(f"query must be one of {QUERY_KINDS}, got {query!r}")
+        self.model, self.client, self.index = model, client, index
+        self.source, self.query, self.shards, self.replicas = source, query, shards, replicas
+        self._checked = False
+        self._unrefreshed = False
+        if query == "neural_sparse" and not self.capabilities()["neural_sparse"]:
+            raise UnsupportedFeatureError("neural_sparse needs the neural-search plugin, which this cluster lacks")
+
+    def __repr__(self) -> str:
+        return f"OpenSearchAdapter(index={self.index!r}, source={self.source}, query={self.query})"
+
+    def capabilities(self) -> dict[str, Any]:
+        """What the cluster offers, read from it: its version and the sparse query types it knows."""
+        version = self.client.info()["version"]["number"]
+        plugins = {row["component"] for row in self.client.cat.plugins(format="json")}
+        major, minor = (int(part) for part in version.split(".")[:2])
+        neural = "opensearch-neural-search" in plugins
+        return {
+            "version": version,
+            "plugins": sorted(plugins),
+            "rank_features": True,
+            "neural_sparse": neural,
+            "sparse_vector": neural and (major, minor) >= (3, 3),
+        }
+
+    def _mapping(self) -> dict[str, Any]:
+        properties: dict[str, Any] = {VECTOR_FIELD: {"type": "rank_features"}}
+        mapping: dict[str, Any] = {"_meta": {METADATA_KEY: self.model.to_dict()}, "properties": properties}
+        if self.source != "full":
+            mapping["_source"] = {"excludes": [VECTOR_FIELD]}
+        if self.source == "compact":
+            properties[CODE_FIELD] = {"type": "binary"}  # kept in _source only: not indexed, no doc values
+        return mapping
+
+    def recreate(self) -> None:
+        self.client.indices.delete(index=self.index, ignore_unavailable=True)
+        settings = {"index": {"number_of_shards": self.shards, "number_of_replicas": self.replicas}}
+        self.client.indices.create(index=self.index, body={"settings": settings, "mappings": self._mapping()})
+        self._checked = True
+
+    def _check_model(self) -> None:
+        if self._checked:
+            return
+        if not self.client.indices.exists(index=self.index):
+            raise ValueError(f"index {self.index!r} does not exist: call recreate() first")
+        mapping = self.client.indices.get_mapping(index=self.index)
+        meta = next(iter(mapping.values()))["mappings"].get("_meta", {})
+        self.model.check_same(meta.get(METADATA_KEY), self.index)
+        self._checked = True
+
+    def _refresh(self) -> None:
+        """Make the writes so far searchable, once, just before something reads them."""
+        if self._unrefreshed:
+            self.client.indices.refresh(index=self.index)
+            self._unrefreshed = False
+
+    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
+        ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=True)
+        codes.eliminate_zeros()  # rank_features stores positive weights only; a zero adds nothing
+        if payloads is not None and any({VECTOR_FIELD, CODE_FIELD} & set(p or {}) for p in payloads):
+            raise ValueError(f"payload keys {VECTOR_FIELD!r} and {CODE_FIELD!r} are reserved")
+        self._check_model()
+        extras = payloads if payloads is not None else [None] * len(ids)
+        actions = []
+        for i, (point, extra) in enumerate(zip(ids, extras, strict=True)):
+            row = slice(codes.indptr[i], codes.indptr[i + 1])
+            indices, values = codes.indices[row], codes.data[row]
+            doc = {**(extra or {}), VECTOR_FIELD: dict(zip(map(str, indices.tolist()), values.tolist(), strict=True))}
+            if self.source == "compact":
+                doc[CODE_FIELD] = _pack(indices, values)
+            actions.append({"_op_type": "index", "_index": self.index, "_id": str(point), "_source": doc})
+        helpers.bulk(self.client, actions, chunk_size=len(actions), max_chunk_bytes=100 * 2**20)
+        self._unrefreshed = True
+
+    def _query_body(self, indices: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
+        if self.query == "neural_sparse":
+            tokens = dict(zip(map(str, indices.tolist()), weights.tolist(), strict=True))
+            return {"neural_sparse": {VECTOR_FIELD: {"query_tokens": tokens}}}
+        clauses = [
+            {"rank_feature": {"field": f"{VECTOR_FIELD}.{j}", "linear": {}, "boost": w}}
+            for j, w in zip(indices.tolist(), weights.tolist(), strict=True)
+        ]
+        return {"bool": {"should": clauses}}
+
+    def search(self, queries: sp.csr_matrix, top_k: int, filter: dict | None = None):
+        """`filter` is OpenSearch query DSL (e.g. `{"term": {"genre": "drama"}}`), applied as a filter."""
+        queries = check_queries(queries, self.model.h, nonneg=True)
+        queries.eliminate_zeros()
+        self._check_model()
+        self._refresh()
+        body: list[dict[str, Any]] = []
+        for i in range(queries.shape[0]):
+            row = slice(queries.indptr[i], queries.indptr[i + 1])
+            query = {"bool": {"must": [self._query_body(queries.indices[row], queries.data[row])]}}
+            if filter is not None:
+                query["bool"]["filter"] = [filter]
+            body += [{"index": self.index}, {"size": top_k, "query": query, "_source": False}]
+        hits = []
+        for response in self.client.msearch(body=body)["responses"]:
+            if "error" in response:
+                raise RuntimeError(f"OpenSearch search failed: {response['error']}")
+            hits.append([(int(hit["_id"]), hit["_score"]) for hit in response["hits"]["hits"]])
+        return pad_results(hits, top_k)
+
+    def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
+        if self.source == "none":
+            raise UnsupportedFeatureError("this index keeps no codes in _source (source='none'): nothing to retrieve")
+        self._check_model()
+        docs = self.client.mget(index=self.index, body={"ids": [str(int(i)) for i in ids]})["docs"]
+        found = {}
+        for doc in docs:
+            if not doc.get("found"):
+                continue
+            if self.source == "compact":
+                found[int(doc["_id"])] = _unpack(doc["_source"][CODE_FIELD])
+            else:
+                features = doc["_source"][VECTOR_FIELD]
+                found[int(doc["_id"])] = (list(map(int, features)), list(features.values()))
+        return rows_to_csr(ids, found, self.model.h)
+
+    def delete(self, ids: Sequence[int]) -> None:
+        self._check_model()
+        actions = [{"_op_type": "delete", "_index": self.index, "_id": str(int(i))} for i in ids]
+        helpers.bulk(self.client, actions, ignore_status=(404,))
+        self._unrefreshed = True
+
+    def count(self) -> int:
+        self._check_model()
+        self._refresh()
+        return int(self.client.count(index=self.index)["count"])
+
+    def _local_engine_pid(self) -> int | None:
+        """The node's pid when the cluster is one node on this machine, so its memory can be read."""
+        nodes = self.client.nodes.info(metric="process,http")["nodes"]
+        if len(nodes) != 1:
+            return None
+        node = next(iter(nodes.values()))
+        host = urlparse(f"http://{node['http']['publish_address']}").hostname or ""
+        return node["process"]["id"] if ipaddress.ip_address(host.split("/")[-1]).is_loopback else None
+
+    def stats(self) -> dict[str, Any]:
+        self._refresh()
+        primaries = self.client.indices.stats(index=self.index, metric="docs,store,segments")["_all"]["primaries"]
+        return {
+            "engine": "opensearch",
+            "points": primaries["docs"]["count"],
+            "store_bytes": primaries["store"]["size_in_bytes"],
+            "segments": primaries["segments"]["count"],
+            "source": self.source,
+            "engine_rss_bytes": rss_bytes(self._local_engine_pid()),
+        }
+
+    def close(self) -> None:
+        self.client.close()

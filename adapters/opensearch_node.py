@@ -1,0 +1,222 @@
+"""A real OpenSearch node without Docker: the distribution zip from Maven Central, plus the
+mapper-extras module (it holds `rank_features`), started with `bin/opensearch` on loopback.
+
+Why this way: `org.opensearch.distribution.integ-test-zip` is the smallest official build (no
+bundled JDK, no plugins) and Maven Central is reachable where image registries are not. It lacks
+mapper-extras, which ships on Maven as the `mapper-extras-client` jar; a plugin descriptor next to
+that jar makes it a module again. OpenSearch refuses to run as root, so under root the node runs
+as `nobody`, from a cache and a home folder that user can read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+from adapters.process import free_port, rss_bytes
+
+VERSION = "2.19.6"  # the newest 2.x: runs on Java 17 (3.x needs Java 21)
+STARTUP_TIMEOUT_S = 180.0
+HEAP = "512m"
+UNPRIVILEGED_USER = "nobody"
+
+_DESCRIPTOR = """description=Adds advanced field mappers
+version={version}
+name=mapper-extras
+classname=org.opensearch.index.mapper.MapperExtrasPlugin
+java.version=17
+opensearch.version={version}
+extended.plugins=
+has.native.controller=false
+"""
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def cache_dir() -> Path:
+    """`$SAEVDB_CACHE`, else `~/.cache/saevdb` (under root `/var/cache/saevdb`: `nobody` can't enter /root)."""
+    if os.environ.get("SAEVDB_CACHE"):
+        return Path(os.environ["SAEVDB_CACHE"])
+    return Path("/var/cache/saevdb") if _as_root() else Path.home() / ".cache" / "saevdb"
+
+
+def java_home() -> Path:
+    """`$OPENSEARCH_JAVA_HOME`, `$JAVA_HOME`, or the JDK behind `java` on the PATH."""
+    for var in ("OPENSEARCH_JAVA_HOME", "JAVA_HOME"):
+        if os.environ.get(var):
+            return Path(os.environ[var])
+    java = shutil.which("java")
+    if java is None:
+        raise RuntimeError("OpenSearch needs Java 17 or newer: install a JDK or set JAVA_HOME")
+    return Path(java).resolve().parent.parent
+
+
+def _maven_copy(artifact: str, out: Path) -> None:
+    """Fetch one artifact with Maven into `out` (it resolves mirrors and proxies the user set up)."""
+    if shutil.which("mvn") is None:
+        raise RuntimeError(f"fetching {artifact} needs Maven (mvn) on the PATH")
+    cmd = ["mvn", "-q", "-B", "dependency:copy", f"-Dartifact={artifact}", f"-DoutputDirectory={out}"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"mvn could not fetch {artifact}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
+def ensure_distribution(version: str = VERSION, cache: Path | None = None) -> Path:
+    """The unpacked node `opensearch-<version>` with mapper-extras, fetched once into the cache."""
+    cache = (cache or cache_dir()) / "opensearch"
+    home = cache / f"opensearch-{version}"
+    module = home / "modules" / "mapper-extras"
+    if (module / "plugin-descriptor.properties").exists():
+        return home
+    cache.mkdir(parents=True, exist_ok=True)
+    if not home.exists():
+        archive = cache / f"opensearch-{version}.zip"
+        if not archive.exists():
+            _maven_copy(f"org.opensearch.distribution.integ-test-zip:opensearch:{version}:zip", cache)
+        with tempfile.TemporaryDirectory(dir=cache) as unpack:
+            with zipfile.ZipFile(archive) as z:
+                z.extractall(unpack)
+            for script in (Path(unpack) / f"opensearch-{version}" / "bin").iterdir():
+                script.chmod(0o755)  # zipfile drops the executable bits
+            os.replace(Path(unpack) / f"opensearch-{version}", home)
+    module.mkdir(parents=True, exist_ok=True)
+    _maven_copy(f"org.opensearch.plugin:mapper-extras-client:{version}:jar", module)
+    (module / "plugin-descriptor.properties").write_text(_DESCRIPTOR.format(version=version))
+    if _as_root():
+        for path in [cache, *cache.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o044 | (0o011 if path.is_dir() else 0))
+    return home
+
+
+def _check_reachable(path: Path) -> None:
+    """Under root the node runs as `nobody`, who must be able to enter every folder above `path`."""
+    for folder in path.parents:
+        if not folder.stat().st_mode & 0o001:
+            raise RuntimeError(
+                f"{folder} is closed to other users, and under root OpenSearch runs as {UNPRIVILEGED_USER}: "
+                "put the node's folder elsewhere (e.g. under /tmp or /var/lib)"
+            )
+
+
+class OpenSearchNode:
+    """Context manager: `with OpenSearchNode(path) as node: OpenSearch(node.url)`.
+
+    `path` holds the node's config, data and logs, so a later node on the same path sees the same
+    indices. Single-node discovery, no security plugin (the integ-test build has none), heap `heap`.
+    `pid` is the JVM, for reading its resident memory.
+    """
+
+    def __init__(self, path: str | Path, port: int | None = None, heap: str = HEAP, version: str = VERSION) -> None:
+        self.path = Path(path).absolute()
+        self.port = port or free_port()
+        self.heap, self.version = heap, version
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def rss_bytes(self) -> int | None:
+        """Resident memory of the engine process."""
+        return rss_bytes(self.pid)
+
+    def _configure(self, home: Path) -> Path:
+        config = self.path / "config"
+        for folder in ("data", "logs"):  # jvm.options writes gc.log and heap dumps relative to the cwd
+            (self.path / folder).mkdir(exist_ok=True)
+        if not config.exists():
+            shutil.copytree(home / "config", config)
+            # bin/opensearch runs from the read-only distribution: point its relative paths here.
+            options = config / "jvm.options"
+            text = options.read_text().replace("=logs/", f"={self.path}/logs/").replace("=data", f"={self.path}/data")
+            options.write_text(text.replace("file=logs/", f"file={self.path}/logs/"))
+        (config / "opensearch.yml").write_text(
+            "\n".join(
+                [
+                    "cluster.name: saevdb",
+                    "node.name: saevdb-0",
+                    f"path.data: {self.path / 'data'}",
+                    f"path.logs: {self.path / 'logs'}",
+                    "network.host: 127.0.0.1",
+                    f"http.port: {self.port}",
+                    f"transport.port: {free_port()}",
+                    "discovery.type: single-node",
+                    # A nearly full shared disk must not turn test indices read-only.
+                    "cluster.routing.allocation.disk.threshold_enabled: false",
+                    "",
+                ]
+            )
+        )
+        return config
+
+    def start(self) -> OpenSearchNode:
+        home = ensure_distribution(self.version)
+        self.path.mkdir(parents=True, exist_ok=True)
+        config = self._configure(home)
+        env = {
+            **os.environ,
+            "OPENSEARCH_JAVA_HOME": str(java_home()),
+            "OPENSEARCH_PATH_CONF": str(config),
+            "OPENSEARCH_JAVA_OPTS": f"-Xms{self.heap} -Xmx{self.heap}",
+        }
+        user = None
+        if _as_root():
+            user = UNPRIVILEGED_USER
+            _check_reachable(self.path)
+            shutil.chown(self.path, user)
+            for path in self.path.rglob("*"):
+                shutil.chown(path, user)
+        log = open(self.path / "stdout.log", "ab")
+        self._process = subprocess.Popen(
+            [str(home / "bin" / "opensearch")], env=env, stdout=log, stderr=subprocess.STDOUT, user=user, cwd=self.path
+        )
+        log.close()
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"OpenSearch exited with {self._process.returncode}:\n{self._log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s") as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"OpenSearch was not healthy within {STARTUP_TIMEOUT_S:.0f} s:\n{self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        log = self.path / "stdout.log"
+        return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def __enter__(self) -> OpenSearchNode:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
