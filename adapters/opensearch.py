@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -64,6 +66,8 @@ class OpenSearchAdapter:
         query: "rank_feature" (core OpenSearch) or "neural_sparse" (needs the neural-search plugin,
             detected from the cluster).
         shards, replicas: index settings, for clusters of more than one node.
+        payload_mapping: mapping `properties` for payload fields (e.g. `{"genre": {"type": "keyword"}}`);
+            fields not named here are mapped dynamically.
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class OpenSearchAdapter:
         query: str = "rank_feature",
         shards: int = 1,
         replicas: int = 0,
+        payload_mapping: dict[str, Any] | None = None,
     ) -> None:
         if source not in SOURCE_MODES:
             raise ValueError(f"source must be one of {SOURCE_MODES}, got {source!r}")
@@ -82,6 +87,9 @@ class OpenSearchAdapter:
             raise ValueError(f"query must be one of {QUERY_KINDS}, got {query!r}")
         self.model, self.client, self.index = model, client, index
         self.source, self.query, self.shards, self.replicas = source, query, shards, replicas
+        self.payload_mapping = dict(payload_mapping or {})
+        if {VECTOR_FIELD, CODE_FIELD} & set(self.payload_mapping):
+            raise ValueError(f"payload fields {VECTOR_FIELD!r} and {CODE_FIELD!r} are reserved")
         self._checked = False
         self._unrefreshed = False
         if query == "neural_sparse" and not self.capabilities()["neural_sparse"]:
@@ -105,7 +113,7 @@ class OpenSearchAdapter:
         }
 
     def _mapping(self) -> dict[str, Any]:
-        properties: dict[str, Any] = {VECTOR_FIELD: {"type": "rank_features"}}
+        properties: dict[str, Any] = {**self.payload_mapping, VECTOR_FIELD: {"type": "rank_features"}}
         mapping: dict[str, Any] = {"_meta": {METADATA_KEY: self.model.to_dict()}, "properties": properties}
         if self.source != "full":
             mapping["_source"] = {"excludes": [VECTOR_FIELD]}
@@ -153,15 +161,22 @@ class OpenSearchAdapter:
         helpers.bulk(self.client, actions, chunk_size=len(actions), max_chunk_bytes=100 * 2**20)
         self._unrefreshed = True
 
-    def _query_body(self, indices: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
+    def query_dsl(self, indices: np.ndarray, weights: np.ndarray, filter: dict | None = None) -> dict[str, Any]:
+        """The OpenSearch query that scores documents by their inner product with one sparse query."""
+        if indices.size == 0:
+            return {"match_none": {}}  # an empty `should` would match every document
         if self.query == "neural_sparse":
             tokens = dict(zip(map(str, indices.tolist()), weights.tolist(), strict=True))
-            return {"neural_sparse": {VECTOR_FIELD: {"query_tokens": tokens}}}
-        clauses = [
-            {"rank_feature": {"field": f"{VECTOR_FIELD}.{j}", "linear": {}, "boost": w}}
-            for j, w in zip(indices.tolist(), weights.tolist(), strict=True)
-        ]
-        return {"bool": {"should": clauses}}
+            scoring = {"neural_sparse": {VECTOR_FIELD: {"query_tokens": tokens}}}
+        else:
+            clauses = [
+                {"rank_feature": {"field": f"{VECTOR_FIELD}.{j}", "linear": {}, "boost": w}}
+                for j, w in zip(indices.tolist(), weights.tolist(), strict=True)
+            ]
+            scoring = {"bool": {"should": clauses}}
+        if filter is None:
+            return scoring
+        return {"bool": {"must": [scoring], "filter": [filter]}}
 
     def search(self, queries: sp.csr_matrix, top_k: int, filter: dict | None = None):
         """`filter` is OpenSearch query DSL (e.g. `{"term": {"genre": "drama"}}`), applied as a filter."""
@@ -172,9 +187,7 @@ class OpenSearchAdapter:
         body: list[dict[str, Any]] = []
         for i in range(queries.shape[0]):
             row = slice(queries.indptr[i], queries.indptr[i + 1])
-            query = {"bool": {"must": [self._query_body(queries.indices[row], queries.data[row])]}}
-            if filter is not None:
-                query["bool"]["filter"] = [filter]
+            query = self.query_dsl(queries.indices[row], queries.data[row], filter)
             body += [{"index": self.index}, {"size": top_k, "query": query, "_source": False}]
         hits = []
         for response in self.client.msearch(body=body)["responses"]:
@@ -233,3 +246,144 @@ class OpenSearchAdapter:
 
     def close(self) -> None:
         self.client.close()
+
+
+class OpenSearchIngestHook:
+    """Wraps an existing `OpenSearch` client so the dense k-NN calls users already make store SAE codes.
+
+    - `indices.create(index, body)` with a `knn_vector` field named `vector_field` builds the sparse
+      index instead (the dimension must be the model's d; the other mapped fields are kept);
+    - `index(index, body, id)` and `bulk(body)` (so also `helpers.bulk`) encode that field of each
+      document, validating the whole call before anything is written;
+    - `search(index, body)` with a `knn` query on that field encodes the query vector and runs the
+      sparse query (the knn `filter`, if any, stays a filter); the response is OpenSearch's own.
+
+    Every other attribute is the client's own.
+    """
+
+    def __init__(self, client: OpenSearch, model, vector_field: str = "embedding", query_k: int | None = None):
+        self._client, self._model, self._vector_field = client, model, vector_field
+        self._info = ModelInfo.of(model)
+        self._query_k = query_k or model.config.k
+        self._adapters: dict[str, OpenSearchAdapter] = {}
+        self.indices = _HookedIndices(self)
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+    def _adapter(self, index: str, payload_mapping: dict | None = None) -> OpenSearchAdapter:
+        """One adapter per index, so its model check reads the engine once, not on every call."""
+        if index not in self._adapters or payload_mapping is not None:
+            self._adapters[index] = OpenSearchAdapter(self._info, self._client, index, payload_mapping=payload_mapping)
+        return self._adapters[index]
+
+    def _create(self, index: str, body: dict | None) -> dict[str, Any]:
+        body = body or {}
+        properties = dict(body.get("mappings", {}).get("properties", {}))
+        dense = properties.pop(self._vector_field, None)
+        if dense is None or dense.get("type") != "knn_vector":
+            raise ValueError(f"the mapping needs the dense field {self._vector_field!r} of type knn_vector")
+        if dense.get("dimension") != self._info.d:
+            raise ValueError(f"dimension {dense.get('dimension')} differs from the model's d={self._info.d}")
+        self._adapter(index, payload_mapping=properties).recreate()
+        return {"acknowledged": True, "shards_acknowledged": True, "index": index}
+
+    def _encode_docs(self, docs: list[tuple[Any, dict]]) -> tuple[list[int], sp.csr_matrix, list[dict]]:
+        from sae_core.encode import encode
+
+        if any(self._vector_field not in doc for _, doc in docs):
+            raise ValueError(f"every document needs the dense field {self._vector_field!r}")
+        try:
+            ids = [int(point) for point, _ in docs]
+        except (TypeError, ValueError) as e:
+            raise ValueError("document ids must be non-negative integers (or their strings)") from e
+        dense = np.asarray([doc[self._vector_field] for _, doc in docs], dtype=np.float32)
+        payloads = [{k: v for k, v in doc.items() if k != self._vector_field} for _, doc in docs]
+        return ids, encode(self._model, dense, show_progress_bar=False), payloads
+
+    def index(self, index: str, body: dict, id: Any = None, **kwargs) -> dict[str, Any]:
+        if id is None:
+            raise ValueError("the ingest hook needs an integer id for each document")
+        _check_write_options(kwargs)
+        ids, codes, payloads = self._encode_docs([(id, body)])
+        self._adapter(index).upsert(ids, codes, payloads)
+        self._refresh_if_asked([index], kwargs.get("refresh"))
+        return {"_index": index, "_id": str(id), "result": "created"}
+
+    def bulk(self, body, index: str | None = None, **kwargs) -> dict[str, Any]:
+        """Index and delete actions, as NDJSON or a list; each index's encoded batch is written whole."""
+        _check_write_options(kwargs)
+        start = time.perf_counter()
+        lines = [json.loads(line) if isinstance(line, str) else line for line in _bulk_lines(body)]
+        upserts: dict[str, list[tuple[Any, dict]]] = {}
+        deletes: dict[str, list[int]] = {}
+        items = []
+        position = 0
+        while position < len(lines):
+            ((op, meta),) = lines[position].items()
+            target = meta.get("_index", index)
+            if op in ("index", "create"):
+                upserts.setdefault(target, []).append((meta.get("_id"), lines[position + 1]))
+                position += 2
+            elif op == "delete":
+                deletes.setdefault(target, []).append(int(meta["_id"]))
+                position += 1
+            else:
+                raise ValueError(f"bulk action {op!r} is not supported by the ingest hook")
+            items.append({op: {"_index": target, "_id": str(meta.get("_id")), "status": 200}})
+        encoded = {target: self._encode_docs(docs) for target, docs in upserts.items()}
+        for target, (ids, codes, payloads) in encoded.items():
+            self._adapter(target).upsert(ids, codes, payloads)
+        for target, ids in deletes.items():
+            self._adapter(target).delete(ids)
+        self._refresh_if_asked([*upserts, *deletes], kwargs.get("refresh"))
+        return {"took": int(1000 * (time.perf_counter() - start)), "errors": False, "items": items}
+
+    def _refresh_if_asked(self, indices: list[str], refresh: Any) -> None:
+        if refresh not in (None, False, "false"):
+            for index in indices:
+                self._adapter(index)._unrefreshed = True
+                self._adapter(index)._refresh()
+
+    def search(self, index: str, body: dict | None = None, **kwargs) -> dict[str, Any]:
+        from sae_core.query import query_vectors
+
+        knn = (body or {}).get("query", {}).get("knn", {}).get(self._vector_field)
+        if knn is None:
+            return self._client.search(index=index, body=body, **kwargs)
+        weights = query_vectors(
+            self._model, np.asarray([knn["vector"]], dtype=np.float32), "asymmetric_nonneg", self._query_k
+        )
+        adapter = self._adapter(index)
+        adapter._check_model()
+        adapter._refresh()
+        query = adapter.query_dsl(weights.indices, weights.data, knn.get("filter"))
+        rest = {key: value for key, value in body.items() if key != "query"}
+        rest.setdefault("size", knn.get("k", 10))
+        return self._client.search(index=index, body={**rest, "query": query}, **kwargs)
+
+
+def _check_write_options(options: dict[str, Any]) -> None:
+    unsupported = sorted(set(options) - {"refresh", "params", "headers"})
+    if unsupported:
+        raise ValueError(f"write options {unsupported} are not supported by the ingest hook")
+
+
+def _bulk_lines(body) -> list:
+    if isinstance(body, (str, bytes)):
+        text = body.decode() if isinstance(body, bytes) else body
+        return [line for line in text.splitlines() if line.strip()]
+    return list(body)
+
+
+class _HookedIndices:
+    """`client.indices` with `create` building the sparse index; everything else is the client's."""
+
+    def __init__(self, hook: OpenSearchIngestHook) -> None:
+        self._hook = hook
+
+    def __getattr__(self, name: str):
+        return getattr(self._hook._client.indices, name)
+
+    def create(self, index: str, body: dict | None = None, **kwargs) -> dict[str, Any]:
+        return self._hook._create(index, body)

@@ -193,3 +193,51 @@ def test_retrieve_returns_stored_codes_in_order(make, info, codes):
     np.testing.assert_allclose(back[:2].toarray(), codes[[7, 3]].toarray(), rtol=1e-6)
     assert back[2].nnz == 0
     adapter.close()
+
+
+def _only_small_n(kind: str):
+    """`payload n < 50` in each engine's own filter language."""
+    if kind == "qdrant":
+        from qdrant_client import models
+
+        return models.Filter(must=[models.FieldCondition(key="n", range=models.Range(lt=50))])
+    if kind == "qdrant-edge":
+        import qdrant_edge as edge
+
+        return edge.Filter(must=[edge.FieldCondition(key="n", range=edge.RangeFloat(lt=50))])
+    if kind == "milvus":
+        return "n < 50"
+    return {"range": {"n": {"lt": 50}}}
+
+
+def test_search_with_the_engines_own_filter(kind, make, info, codes):
+    adapter = make(info)
+    adapter.recreate()
+    adapter.upsert(np.arange(200), codes[:200], [{"n": i} for i in range(200)])
+    ids, _ = adapter.search(codes[150:155], 10, filter=_only_small_n(kind))
+    found = ids[ids >= 0]
+    assert found.size > 0 and (found < 50).all()
+    truth, _ = exact_topk(codes[150:155], codes[:50], 10)
+    assert set(ids[0][:3]) <= set(truth[0])
+    adapter.close()
+
+
+def test_opensearch_source_modes(info, codes, opensearch_url):
+    from opensearchpy import OpenSearch
+
+    adapters = {
+        mode: adapter_class("opensearch")(info, OpenSearch(opensearch_url), f"source_{mode}", source=mode)
+        for mode in ("compact", "none", "full")
+    }
+    for adapter in adapters.values():
+        adapter.recreate()
+        adapter.upsert(np.arange(500), codes[:500])
+        assert adapter.stats()["points"] == 500
+    np.testing.assert_array_equal(adapters["full"].retrieve([4, 9]).toarray(), codes[[4, 9]].toarray())
+    with pytest.raises(UnsupportedFeatureError, match="source='none'"):
+        adapters["none"].retrieve([4])
+    ids = {mode: adapter.search(codes[:5], 10)[0] for mode, adapter in adapters.items()}
+    np.testing.assert_array_equal(ids["none"], ids["full"])
+    assert adapters["compact"].capabilities()["rank_features"]
+    with pytest.raises(UnsupportedFeatureError, match="neural-search"):
+        adapter_class("opensearch")(info, OpenSearch(opensearch_url), "x", query="neural_sparse")

@@ -68,3 +68,18 @@ def test_engine_order_and_reranked_order(trained, clusters, tmp_path):
     assert recall_at(truth, reranked_ids, 10) >= recall_at(truth, engine_ids, 10) - 0.05
     assert SparseCollection(adapter, trained).search(queries[:1], top_k=5)[0].shape == (1, 5)
     adapter.close()
+
+
+def test_rerank_reads_codes_back_from_opensearch(trained, clusters, opensearch_url):
+    """OpenSearch keeps codes out of the rank_features part of `_source`; re-ranking still reads them."""
+    from opensearchpy import OpenSearch
+
+    adapter = adapter_class("opensearch")(ModelInfo.of(trained), OpenSearch(opensearch_url), "collection")
+    adapter.recreate()
+    collection = SparseCollection(adapter, trained, batch_size=1000, rerank=50)
+    collection.add(np.arange(3000), clusters)
+    queries = np.arange(0, 3000, 100)
+    ids, _ = collection.search(clusters[queries], top_k=10)
+    plain, _ = SparseCollection(adapter, trained, rerank=0).search(clusters[queries], top_k=10)
+    truth, _ = exact_topk(clusters[queries], clusters, 10)
+    assert recall_at(truth, ids, 10) >= recall_at(truth, plain, 10) > 0.1

@@ -67,3 +67,39 @@ def test_milvus_hook_stores_codes_behind_dense_calls(trained, clusters, tmp_path
         assert client.has_collection("items")  # passed through
         with pytest.raises(ValueError, match="d=32"):
             client.create_collection("other", dimension=64)
+
+
+def test_opensearch_hook_stores_codes_behind_dense_knn_calls(trained, clusters, opensearch_url):
+    from opensearchpy import OpenSearch, helpers
+
+    from adapters.opensearch import OpenSearchIngestHook
+
+    client = OpenSearchIngestHook(OpenSearch(opensearch_url), trained)
+    mapping = {"properties": {"embedding": {"type": "knn_vector", "dimension": 32}, "title": {"type": "keyword"}}}
+    client.indices.create(index="items", body={"settings": {"index.knn": True}, "mappings": mapping})
+    actions = [
+        {"_index": "items", "_id": i, "_source": {"embedding": clusters[i].tolist(), "title": f"item {i}"}}
+        for i in range(1000)
+    ]
+    assert helpers.bulk(client, actions, refresh=True) == (1000, [])
+    client.index(index="items", id=5000, body={"embedding": clusters[1000].tolist(), "title": "late"}, refresh=True)
+    assert client.count(index="items")["count"] == 1001  # passed through to the real client
+    stored = client.get(index="items", id=3)["_source"]
+    assert "embedding" not in stored and stored["title"] == "item 3"
+    knn = {"vector": clusters[3].tolist(), "k": 5}
+    hits = client.search(index="items", body={"query": {"knn": {"embedding": knn}}})["hits"]["hits"]
+    assert len(hits) == 5 and hits[0]["_source"]["title"].startswith("item ")
+    third = hits[2]["_source"]["title"]
+    only = {**knn, "filter": {"term": {"title": third}}}
+    hits = client.search(index="items", body={"query": {"knn": {"embedding": only}}})["hits"]["hits"]
+    assert [hit["_source"]["title"] for hit in hits] == [third]
+    bad = [{"_index": "items", "_id": 6000, "_source": {"embedding": [float("nan")] * 32}}]
+    with pytest.raises(ValueError, match="NaN"):
+        helpers.bulk(client, bad, refresh=True)
+    assert client.count(index="items")["count"] == 1001
+    with pytest.raises(ValueError, match="d=32"):
+        client.indices.create(
+            index="other",
+            body={"mappings": {"properties": {"embedding": {**mapping["properties"]["embedding"], "dimension": 64}}}},
+        )
+    assert client.indices.exists(index="items")  # passed through
