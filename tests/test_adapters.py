@@ -91,12 +91,16 @@ def test_engine_top10_equals_exact_sparse_top10(kind, make, info, codes):
     adapter.close()
 
 
-def test_float16_storage_keeps_nearly_all_neighbours(kind, make, info, codes):
+@pytest.mark.parametrize("datatype", ["float16", "uint8"])
+def test_lower_precision_storage_keeps_nearly_all_neighbours(kind, make, info, codes, datatype):
     if kind in ("milvus", "opensearch"):
         pytest.skip(f"{kind} has one storage precision for sparse weights")
-    adapter = make(info, datatype="float16")
+    from sae_core.quantize import quantize_uint8, uint8_scale
+
+    stored = quantize_uint8(codes[:2000], uint8_scale(codes)) if datatype == "uint8" else codes[:2000]
+    adapter = make(info, datatype=datatype)
     adapter.recreate()
-    upload(adapter, np.arange(2000), codes[:2000], show_progress_bar=False)
+    upload(adapter, np.arange(2000), stored, show_progress_bar=False)
     ids, _ = adapter.search(codes[:20], 10)
     truth, _ = exact_topk(codes[:20], codes[:2000], 10)
     overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth, strict=True)])

@@ -87,3 +87,19 @@ def test_bad_input_raises_one_clear_error(trained, x, message):
 def test_k_above_h_is_rejected(trained, clusters):
     with pytest.raises(ValueError, match="k=300"):
         encode(trained, clusters[:2], k=300, show_progress_bar=False)
+
+
+def test_uint8_quantisation_keeps_support_and_order(trained, clusters):
+    from sae_core.quantize import quantize_uint8, uint8_scale
+
+    codes = encode(trained, clusters, show_progress_bar=False)
+    codes.eliminate_zeros()
+    q = quantize_uint8(codes, uint8_scale(codes))
+    assert q.nnz == codes.nnz and q.data.min() >= 1 and q.data.max() <= 255
+    assert np.array_equal(q.data, np.rint(q.data))
+    np.testing.assert_array_equal(q.indices, codes.indices)
+    # Within one row, rounding can tie two values but never swaps their order.
+    row = slice(codes.indptr[0], codes.indptr[1])
+    assert (np.diff(q.data[row][np.argsort(codes.data[row])]) >= 0).all()
+    with pytest.raises(ValueError, match="positive"):
+        quantize_uint8(codes, 0.0)
