@@ -66,6 +66,9 @@ class SparseAdapter(Protocol):
     def recreate(self) -> None:
         """Drop the collection if it exists and create it empty, tagged with the model."""
 
+    def drop(self) -> None:
+        """Remove the collection and its data; absent is fine."""
+
     def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
         """Insert or replace one batch; the whole batch is validated before any of it is sent."""
 

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from pymilvus import DataType, MilvusClient
 
 from adapters.base import ModelInfo, check_batch, check_queries, pad_results, rows_to_csr
+from adapters.process import rss_bytes
 
 VECTOR_FIELD = "sae"
 METADATA_KEY = "saevdb"
@@ -31,6 +32,8 @@ class MilvusAdapter:
         collection: collection name.
         inverted_index_algo: "DAAT_MAXSCORE", "DAAT_WAND" or "TAAT_NAIVE".
         drop_ratio_search: share of the smallest query weights Milvus ignores (0 keeps all: exact).
+        engine_pid: the Milvus process, when it runs on this machine (`MilvusLiteServer.pid`), so
+            `stats()` can read its resident memory; Milvus does not report its own pid.
     """
 
     def __init__(
@@ -40,11 +43,13 @@ class MilvusAdapter:
         collection: str,
         inverted_index_algo: str = "DAAT_MAXSCORE",
         drop_ratio_search: float = 0.0,
+        engine_pid: int | None = None,
     ) -> None:
         if not 0.0 <= drop_ratio_search < 1.0:
             raise ValueError(f"drop_ratio_search must be in [0, 1), got {drop_ratio_search}")
         self.model, self.client, self.collection = model, client, collection
         self.inverted_index_algo, self.drop_ratio_search = inverted_index_algo, drop_ratio_search
+        self.engine_pid = engine_pid
         self._checked = False
 
     def __repr__(self) -> str:
@@ -68,6 +73,10 @@ class MilvusAdapter:
         )
         self.client.create_collection(self.collection, schema=schema, index_params=index)
         self._checked = True
+
+    def drop(self) -> None:
+        self.client.drop_collection(self.collection)
+        self._checked = False
 
     def _check_model(self) -> None:
         if self._checked:
@@ -127,7 +136,12 @@ class MilvusAdapter:
         return int(self.client.query(self.collection, filter="", output_fields=["count(*)"])[0]["count(*)"])
 
     def stats(self) -> dict[str, Any]:
-        return {"engine": "milvus", "points": self.count(), "index": self.inverted_index_algo}
+        return {
+            "engine": "milvus",
+            "points": self.count(),
+            "index": self.inverted_index_algo,
+            "engine_rss_bytes": rss_bytes(self.engine_pid),
+        }
 
     def close(self) -> None:
         self.client.close()

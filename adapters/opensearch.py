@@ -127,6 +127,10 @@ class OpenSearchAdapter:
         self.client.indices.create(index=self.index, body={"settings": settings, "mappings": self._mapping()})
         self._checked = True
 
+    def drop(self) -> None:
+        self.client.indices.delete(index=self.index, ignore_unavailable=True)
+        self._checked = False
+
     def _check_model(self) -> None:
         if self._checked:
             return

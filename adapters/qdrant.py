@@ -59,6 +59,10 @@ class QdrantAdapter:
         )
         self._checked = True
 
+    def drop(self) -> None:
+        self.client.delete_collection(self.collection)
+        self._checked = False
+
     def _check_model(self) -> None:
         if self._checked:
             return

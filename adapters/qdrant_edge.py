@@ -7,6 +7,7 @@ is kept in `saevdb_model.json` beside the shard and checked before any write or 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ import qdrant_edge as edge
 import scipy.sparse as sp
 
 from adapters.base import ModelInfo, check_batch, check_queries, pad_results, rows_to_csr
+from adapters.process import rss_bytes
 
 VECTOR_NAME = "sae"
 MODEL_FILE = "saevdb_model.json"
@@ -49,6 +51,10 @@ class QdrantEdgeAdapter:
         self.path.mkdir(parents=True)
         self._shard = edge.EdgeShard.create(str(self.path), self._config())
         (self.path / MODEL_FILE).write_text(json.dumps(self.model.to_dict()))
+
+    def drop(self) -> None:
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
 
     @property
     def shard(self) -> edge.EdgeShard:
@@ -102,7 +108,13 @@ class QdrantEdgeAdapter:
     def stats(self) -> dict[str, Any]:
         # Allocated blocks, not apparent sizes: Qdrant preallocates sparse mmap files.
         disk = sum(f.stat().st_blocks * 512 for f in self.path.rglob("*") if f.is_file())
-        return {"engine": "qdrant-edge", "points": self.count(), "disk_bytes": disk, "datatype": self.datatype}
+        return {
+            "engine": "qdrant-edge",
+            "points": self.count(),
+            "disk_bytes": disk,
+            "datatype": self.datatype,
+            "engine_rss_bytes": rss_bytes(os.getpid()),  # in-process: the engine shares this process
+        }
 
     def close(self) -> None:
         if self._shard is not None:

@@ -21,12 +21,12 @@ NONNEG_ONLY = {"milvus", "opensearch"}
 
 
 @pytest.fixture(scope="module")
-def milvus_uri(tmp_path_factory):
+def milvus_server(tmp_path_factory):
     pytest.importorskip("milvus_lite", reason="needs the [milvus] extra")
     from adapters.milvus_lite import MilvusLiteServer
 
     with MilvusLiteServer(tmp_path_factory.mktemp("milvus") / "milvus.db") as server:
-        yield server.uri
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,8 @@ def make(kind, tmp_path, request):
             return adapter_class(kind)(info, OpenSearch(request.getfixturevalue("opensearch_url")), name, **options)
         from pymilvus import MilvusClient
 
-        return adapter_class(kind)(info, MilvusClient(uri=request.getfixturevalue("milvus_uri")), name, **options)
+        server = request.getfixturevalue("milvus_server")
+        return adapter_class(kind)(info, MilvusClient(uri=server.uri), name, engine_pid=server.pid, **options)
 
     return factory
 
@@ -245,3 +246,17 @@ def test_opensearch_source_modes(info, codes, opensearch_url):
     assert adapters["compact"].capabilities()["rank_features"]
     with pytest.raises(UnsupportedFeatureError, match="neural-search"):
         adapter_class("opensearch")(info, OpenSearch(opensearch_url), "x", query="neural_sparse")
+
+
+def test_drop_removes_the_collection(kind, make, info, codes):
+    adapter = make(info)
+    adapter.recreate()
+    adapter.upsert([1, 2], codes[:2])
+    stats = adapter.stats()
+    assert stats["points"] == 2
+    if kind != "qdrant":  # local mode is Python in this process, no engine of its own
+        assert stats["engine_rss_bytes"] > 10_000_000
+    adapter.drop()
+    adapter.drop()  # absent is fine
+    with pytest.raises(ValueError, match="recreate"):
+        adapter.count()
