@@ -41,7 +41,12 @@ VECTOR_FIELD = "sae"
 CODE_FIELD = "sae_code"
 METADATA_KEY = "saevdb"
 SOURCE_MODES = ("compact", "none", "full")
-QUERY_KINDS = ("rank_feature", "neural_sparse")
+# method → (field type, query type). neural_sparse and SEISMIC need the neural-search plugin.
+METHODS = {
+    "rank_feature": ("rank_features", "rank_feature"),
+    "neural_sparse": ("rank_features", "neural_sparse"),
+    "seismic": ("sparse_vector", "neural_sparse"),
+}
 
 
 def _pack(indices: np.ndarray, values: np.ndarray) -> str:
@@ -63,8 +68,12 @@ class OpenSearchAdapter:
         client: a connected `OpenSearch` client.
         index: index name.
         source: what `_source` keeps of a code, see the module docstring.
-        query: "rank_feature" (core OpenSearch) or "neural_sparse" (needs the neural-search plugin,
-            detected from the cluster).
+        method: "rank_feature" (core OpenSearch: exact), "neural_sparse" (the neural-search plugin's
+            query on the same rank_features field) or "seismic" (a `sparse_vector` field with the
+            SEISMIC approximate index, OpenSearch 3.3+ with the plugin). The plugin and version are
+            read from the cluster; a method it cannot serve is refused.
+        seismic_parameters: the SEISMIC `method.parameters` (e.g. a low `approximate_threshold` for
+            small indices).
         shards, replicas: index settings, for clusters of more than one node.
         payload_mapping: mapping `properties` for payload fields (e.g. `{"genre": {"type": "keyword"}}`);
             fields not named here are mapped dynamically.
@@ -76,27 +85,37 @@ class OpenSearchAdapter:
         client: OpenSearch,
         index: str,
         source: str = "compact",
-        query: str = "rank_feature",
+        method: str = "rank_feature",
+        seismic_parameters: dict[str, Any] | None = None,
         shards: int = 1,
         replicas: int = 0,
         payload_mapping: dict[str, Any] | None = None,
     ) -> None:
         if source not in SOURCE_MODES:
             raise ValueError(f"source must be one of {SOURCE_MODES}, got {source!r}")
-        if query not in QUERY_KINDS:
-            raise ValueError(f"query must be one of {QUERY_KINDS}, got {query!r}")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
         self.model, self.client, self.index = model, client, index
-        self.source, self.query, self.shards, self.replicas = source, query, shards, replicas
+        self.source, self.method, self.shards, self.replicas = source, method, shards, replicas
+        self.field_type, self.query_type = METHODS[method]
+        self.seismic_parameters = dict(seismic_parameters or {})
         self.payload_mapping = dict(payload_mapping or {})
         if {VECTOR_FIELD, CODE_FIELD} & set(self.payload_mapping):
             raise ValueError(f"payload fields {VECTOR_FIELD!r} and {CODE_FIELD!r} are reserved")
         self._checked = False
         self._unrefreshed = False
-        if query == "neural_sparse" and not self.capabilities()["neural_sparse"]:
-            raise UnsupportedFeatureError("neural_sparse needs the neural-search plugin, which this cluster lacks")
+        if method != "rank_feature":
+            offered = self.capabilities()
+            needed = "sparse_vector" if method == "seismic" else "neural_sparse"
+            if not offered[needed]:
+                raise UnsupportedFeatureError(
+                    f"method {method!r} needs the neural-search plugin"
+                    f"{' and OpenSearch 3.3+' if method == 'seismic' else ''}; this cluster is {offered['version']} "
+                    f"with plugins {offered['plugins']}"
+                )
 
     def __repr__(self) -> str:
-        return f"OpenSearchAdapter(index={self.index!r}, source={self.source}, query={self.query})"
+        return f"OpenSearchAdapter(index={self.index!r}, source={self.source}, method={self.method})"
 
     def capabilities(self) -> dict[str, Any]:
         """What the cluster offers, read from it: its version and the sparse query types it knows."""
@@ -113,7 +132,10 @@ class OpenSearchAdapter:
         }
 
     def _mapping(self) -> dict[str, Any]:
-        properties: dict[str, Any] = {**self.payload_mapping, VECTOR_FIELD: {"type": "rank_features"}}
+        field: dict[str, Any] = {"type": self.field_type}
+        if self.method == "seismic":
+            field["method"] = {"name": "seismic", "parameters": self.seismic_parameters}
+        properties: dict[str, Any] = {**self.payload_mapping, VECTOR_FIELD: field}
         mapping: dict[str, Any] = {"_meta": {METADATA_KEY: self.model.to_dict()}, "properties": properties}
         if self.source != "full":
             mapping["_source"] = {"excludes": [VECTOR_FIELD]}
@@ -123,7 +145,9 @@ class OpenSearchAdapter:
 
     def recreate(self) -> None:
         self.client.indices.delete(index=self.index, ignore_unavailable=True)
-        settings = {"index": {"number_of_shards": self.shards, "number_of_replicas": self.replicas}}
+        settings: dict[str, Any] = {"index": {"number_of_shards": self.shards, "number_of_replicas": self.replicas}}
+        if self.method == "seismic":
+            settings["index"]["sparse"] = True
         self.client.indices.create(index=self.index, body={"settings": settings, "mappings": self._mapping()})
         self._checked = True
 
@@ -169,7 +193,7 @@ class OpenSearchAdapter:
         """The OpenSearch query that scores documents by their inner product with one sparse query."""
         if indices.size == 0:
             return {"match_none": {}}  # an empty `should` would match every document
-        if self.query == "neural_sparse":
+        if self.query_type == "neural_sparse":
             tokens = dict(zip(map(str, indices.tolist()), weights.tolist(), strict=True))
             scoring = {"neural_sparse": {VECTOR_FIELD: {"query_tokens": tokens}}}
         else:
