@@ -87,8 +87,64 @@ class SparseAdapter(Protocol):
     def stats(self) -> dict[str, Any]:
         """Engine-reported sizes, and resident memory where the engine's process is visible."""
 
+    def optimize(self) -> None:
+        """Finish indexing after a bulk load (merge segments, build the index); timed by `compare`."""
+
     def close(self) -> None:
         """Release the connection or embedded engine."""
+
+
+@runtime_checkable
+class DenseAdapter(Protocol):
+    """The baseline a user has today: the same engine holding the dense float32 vectors in its usual
+    HNSW index, scored by cosine. Constructed like the engine's sparse adapter, with `d` for the model."""
+
+    def recreate(self) -> None:
+        """Drop the collection if it exists and create it empty."""
+
+    def drop(self) -> None:
+        """Remove the collection and its data; absent is fine."""
+
+    def upsert(self, ids: Sequence[int], vectors: np.ndarray, payloads: Sequence[dict] | None = None) -> None:
+        """Insert or replace one batch `[n, d]`; the whole batch is validated before any of it is sent."""
+
+    def optimize(self) -> None:
+        """Finish indexing after a bulk load (build HNSW graphs, merge segments)."""
+
+    def search(self, queries: np.ndarray, top_k: int, filter: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """`[q, d]` → `(ids [q, top_k], scores [q, top_k])`, best first; -1 pads."""
+
+    def count(self) -> int:
+        """Number of stored points."""
+
+    def stats(self) -> dict[str, Any]:
+        """Engine-reported sizes, and resident memory where the engine's process is visible."""
+
+    def close(self) -> None:
+        """Release the connection or embedded engine."""
+
+
+def check_dense_batch(
+    ids: Sequence[int], vectors: np.ndarray, d: int, payloads: Sequence[dict] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate one dense upsert batch whole; return ids as int64 and vectors as float32 `[n, d]`."""
+    from sae_core.validation import check_embeddings
+
+    vectors = np.ascontiguousarray(check_embeddings(vectors, d, name="vectors"), dtype=np.float32)
+    return _check_ids(ids, vectors.shape[0], payloads), vectors
+
+
+def _check_ids(ids: Sequence[int], n: int, payloads: Sequence[dict] | None) -> np.ndarray:
+    arr = np.asarray(ids)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"{arr.shape} ids for {n} codes")
+    if not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
+        raise ValueError("ids must be non-negative integers")
+    if np.unique(arr).size != arr.size:
+        raise ValueError("duplicate ids in one batch")
+    if payloads is not None and len(payloads) != arr.size:
+        raise ValueError(f"{len(payloads)} payloads for {arr.size} ids")
+    return arr.astype(np.int64)
 
 
 def check_batch(
@@ -109,15 +165,7 @@ def check_batch(
         raise ValueError("empty batch")
     if codes.shape[1] != h:
         raise ValueError(f"codes have width {codes.shape[1]}, the collection's model has h={h}")
-    arr = np.asarray(ids)
-    if arr.ndim != 1 or arr.shape[0] != codes.shape[0]:
-        raise ValueError(f"{arr.shape} ids for {codes.shape[0]} codes")
-    if not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
-        raise ValueError("ids must be non-negative integers")
-    if np.unique(arr).size != arr.size:
-        raise ValueError("duplicate ids in one batch")
-    if payloads is not None and len(payloads) != arr.size:
-        raise ValueError(f"{len(payloads)} payloads for {arr.size} ids")
+    arr = _check_ids(ids, codes.shape[0], payloads)
     if not np.isfinite(codes.data).all():
         raise ValueError("codes contain NaN or inf")
     if nonneg and (codes.data < 0).any():
@@ -125,7 +173,7 @@ def check_batch(
     if uint8 and ((codes.data < 0) | (codes.data > 255)).any():
         raise ValueError("uint8 storage takes values in 0..255: quantise the codes first")
     codes.sort_indices()
-    return arr.astype(np.int64), codes
+    return arr, codes
 
 
 def check_queries(queries: sp.csr_matrix, h: int, nonneg: bool) -> sp.csr_matrix:

@@ -74,6 +74,10 @@ class MilvusAdapter:
         self.client.create_collection(self.collection, schema=schema, index_params=index)
         self._checked = True
 
+    def optimize(self) -> None:
+        """Seal the growing segments so Milvus builds their sparse index."""
+        self.client.flush(self.collection)
+
     def drop(self) -> None:
         self.client.drop_collection(self.collection)
         self._checked = False

@@ -151,6 +151,12 @@ class OpenSearchAdapter:
         self.client.indices.create(index=self.index, body={"settings": settings, "mappings": self._mapping()})
         self._checked = True
 
+    def optimize(self) -> None:
+        """Make everything searchable and merge to one segment, as after a bulk load."""
+        self._unrefreshed = True
+        self._refresh()
+        self.client.indices.forcemerge(index=self.index, max_num_segments=1)
+
     def drop(self) -> None:
         self.client.indices.delete(index=self.index, ignore_unavailable=True)
         self._checked = False

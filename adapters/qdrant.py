@@ -59,6 +59,9 @@ class QdrantAdapter:
         )
         self._checked = True
 
+    def optimize(self) -> None:
+        """Nothing to wait for: a Qdrant server optimises in the background, local mode has no index."""
+
     def drop(self) -> None:
         self.client.delete_collection(self.collection)
         self._checked = False

@@ -78,6 +78,7 @@ def test_engine_top10_equals_exact_sparse_top10(kind, make, info, codes):
     assert isinstance(adapter, SparseAdapter)
     adapter.recreate()
     stats = upload(adapter, np.arange(N), codes, batch_size=2000, show_progress_bar=False)
+    adapter.optimize()
     assert stats["points"] == N and adapter.count() == N
     queries = codes[:50]
     ids, scores = adapter.search(queries, 10)
