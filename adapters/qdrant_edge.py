@@ -13,19 +13,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import qdrant_edge as edge
 import scipy.sparse as sp
 
-from adapters.base import ModelInfo, check_batch, check_queries, pad_results, rows_to_csr
+from adapters.base import ModelInfo, check_batch, check_dense_batch, check_queries, pad_results, rows_to_csr
 from adapters.process import rss_bytes
+from sae_core.validation import check_embeddings
 
 VECTOR_NAME = "sae"
+DENSE_NAME = "dense"
 MODEL_FILE = "saevdb_model.json"
 DATATYPES = {
     "float32": edge.VectorStorageDatatype.Float32,
     "float16": edge.VectorStorageDatatype.Float16,
     "uint8": edge.VectorStorageDatatype.Uint8,
 }
+
+
+def _allocated_bytes(folder: Path) -> int:
+    """Allocated blocks, not apparent sizes: Qdrant preallocates sparse mmap files."""
+    return sum(f.stat().st_blocks * 512 for f in folder.rglob("*") if f.is_file())
 
 
 class QdrantEdgeAdapter:
@@ -106,14 +114,88 @@ class QdrantEdgeAdapter:
         return self.shard.count(edge.CountRequest(exact=True))
 
     def stats(self) -> dict[str, Any]:
-        # Allocated blocks, not apparent sizes: Qdrant preallocates sparse mmap files.
-        disk = sum(f.stat().st_blocks * 512 for f in self.path.rglob("*") if f.is_file())
         return {
             "engine": "qdrant-edge",
             "points": self.count(),
-            "disk_bytes": disk,
+            "disk_bytes": _allocated_bytes(self.path),
             "datatype": self.datatype,
             "engine_rss_bytes": rss_bytes(os.getpid()),  # in-process: the engine shares this process
+        }
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
+
+
+class QdrantEdgeDenseAdapter:
+    """The dense baseline: the same engine holding float32 vectors in its HNSW index, cosine.
+
+    HNSW is built by `optimize()` for segments above Qdrant's indexing threshold (smaller ones are
+    scanned exactly), as in a Qdrant server.
+    """
+
+    def __init__(self, d: int, path: str | Path, m: int = 16, ef_construct: int = 100) -> None:
+        self.d, self.path, self.m, self.ef_construct = d, Path(path), m, ef_construct
+        self._shard: edge.EdgeShard | None = None
+
+    def __repr__(self) -> str:
+        return f"QdrantEdgeDenseAdapter(path={str(self.path)!r}, d={self.d}, m={self.m})"
+
+    def _config(self) -> edge.EdgeConfig:
+        hnsw = edge.HnswIndexConfig(m=self.m, ef_construct=self.ef_construct, full_scan_threshold=10_000)
+        params = edge.EdgeVectorParams(size=self.d, distance=edge.Distance.Cosine)
+        return edge.EdgeConfig(vectors={DENSE_NAME: params}, hnsw_config=hnsw)
+
+    def recreate(self) -> None:
+        self.drop()
+        self.path.mkdir(parents=True)
+        self._shard = edge.EdgeShard.create(str(self.path), self._config())
+
+    def drop(self) -> None:
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    @property
+    def shard(self) -> edge.EdgeShard:
+        if self._shard is None:
+            if not self.path.is_dir():
+                raise ValueError(f"{self.path} holds no shard: call recreate() first")
+            self._shard = edge.EdgeShard.load(str(self.path), self._config())
+        return self._shard
+
+    def upsert(self, ids: Sequence[int], vectors: np.ndarray, payloads: Sequence[dict] | None = None) -> None:
+        ids, vectors = check_dense_batch(ids, vectors, self.d, payloads)
+        points = [
+            edge.Point(int(point), {DENSE_NAME: vector.tolist()}, None if payloads is None else payloads[i])
+            for i, (point, vector) in enumerate(zip(ids, vectors, strict=True))
+        ]
+        self.shard.update(edge.UpdateOperation.upsert_points(points))
+
+    def optimize(self) -> None:
+        self.shard.optimize()
+
+    def search(self, queries: np.ndarray, top_k: int, filter: edge.Filter | None = None):
+        queries = check_embeddings(queries, self.d, name="queries")
+        hits = []
+        for q in np.asarray(queries, dtype=np.float32):
+            request = edge.QueryRequest(
+                limit=top_k, query=edge.Query.Nearest(q.tolist(), using=DENSE_NAME), filter=filter
+            )
+            hits.append([(int(p.id), p.score) for p in self.shard.query(request)])
+        return pad_results(hits, top_k)
+
+    def count(self) -> int:
+        return self.shard.count(edge.CountRequest(exact=True))
+
+    def stats(self) -> dict[str, Any]:
+        info = self.shard.info()
+        return {
+            "engine": "qdrant-edge",
+            "points": info.points_count,
+            "indexed_vectors": info.indexed_vectors_count,
+            "disk_bytes": _allocated_bytes(self.path),
+            "engine_rss_bytes": rss_bytes(os.getpid()),
         }
 
     def close(self) -> None:

@@ -1,32 +1,40 @@
 """saevdb core: a TopK sparse autoencoder that turns dense embeddings into k-sparse codes a vector
-database's native sparse index can store and score by inner product."""
+database's native sparse index can store and score by inner product.
 
-from sae_core.config import SAEConfig
-from sae_core.data import load_embeddings, movielens_item_embeddings, synthetic_clusters
-from sae_core.encode import encode
-from sae_core.evaluate import EvalConfig, evaluate
-from sae_core.metrics import ndcg_at, recall_at
-from sae_core.model import SparseAutoencoder
-from sae_core.model_files import fingerprint, load_model, save_model
-from sae_core.search import exact_topk
-from sae_core.train import TrainConfig, build_and_fit, fit
+Names are imported on first use (PEP 562), so a process that needs only a light module (an engine
+child process checking a batch with `sae_core.validation`) does not load torch.
+"""
 
-__all__ = [
-    "EvalConfig",
-    "SAEConfig",
-    "SparseAutoencoder",
-    "TrainConfig",
-    "build_and_fit",
-    "encode",
-    "evaluate",
-    "exact_topk",
-    "fingerprint",
-    "fit",
-    "load_embeddings",
-    "load_model",
-    "movielens_item_embeddings",
-    "ndcg_at",
-    "recall_at",
-    "save_model",
-    "synthetic_clusters",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "SAEConfig": "sae_core.config",
+    "load_embeddings": "sae_core.data",
+    "movielens_item_embeddings": "sae_core.data",
+    "synthetic_clusters": "sae_core.data",
+    "encode": "sae_core.encode",
+    "EvalConfig": "sae_core.evaluate",
+    "evaluate": "sae_core.evaluate",
+    "ndcg_at": "sae_core.metrics",
+    "recall_at": "sae_core.metrics",
+    "SparseAutoencoder": "sae_core.model",
+    "fingerprint": "sae_core.model_files",
+    "load_model": "sae_core.model_files",
+    "save_model": "sae_core.model_files",
+    "exact_topk": "sae_core.search",
+    "TrainConfig": "sae_core.train",
+    "build_and_fit": "sae_core.train",
+    "fit": "sae_core.train",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'sae_core' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,112 @@
+"""Qdrant Edge in a child process: the same in-process engine, but with memory of its own that can
+be measured, and a process that can be stopped, killed and restarted like a server.
+
+The child is a fresh interpreter (`python -m adapters.edge_process PORT`) that serves the Edge
+adapter classes through a `multiprocessing` manager on loopback; the parent gets proxies, so every
+call (`upsert`, `search`, ...) runs in the child, with arguments and results pickled. A fresh
+interpreter, not a fork or spawn of this one, so the child holds the engine and not the parent's
+torch, model and data.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from multiprocessing.managers import BaseManager
+from pathlib import Path
+
+from adapters.base import ModelInfo
+from adapters.process import free_port, rss_bytes
+from adapters.qdrant_edge import QdrantEdgeAdapter, QdrantEdgeDenseAdapter
+
+STARTUP_TIMEOUT_S = 60.0
+_AUTHKEY_ENV = "SAEVDB_EDGE_AUTHKEY"
+
+
+class _EdgeManager(BaseManager):
+    """Serves the two Edge adapter classes from the child process."""
+
+
+# Named, not discovered: discovery would read the `shard` property, which opens the shard.
+_DENSE_METHODS = ("recreate", "drop", "upsert", "optimize", "search", "count", "stats", "close")
+_EdgeManager.register("QdrantEdgeAdapter", QdrantEdgeAdapter, exposed=(*_DENSE_METHODS, "retrieve", "delete"))
+_EdgeManager.register("QdrantEdgeDenseAdapter", QdrantEdgeDenseAdapter, exposed=_DENSE_METHODS)
+
+
+class QdrantEdgeProcess:
+    """Context manager: `with QdrantEdgeProcess() as engine: adapter = engine.adapter(info, path)`.
+
+    The returned adapters behave like `QdrantEdgeAdapter` / `QdrantEdgeDenseAdapter`; `pid` is the
+    child, whose resident memory is the engine's plus one Python interpreter with numpy.
+    """
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen | None = None
+        self._manager: _EdgeManager | None = None
+        self._adapters: list = []
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def rss_bytes(self) -> int | None:
+        return rss_bytes(self.pid)
+
+    def start(self) -> QdrantEdgeProcess:
+        port, authkey = free_port(), os.urandom(16)
+        env = {**os.environ, _AUTHKEY_ENV: authkey.hex()}
+        self._process = subprocess.Popen([sys.executable, "-m", "adapters.edge_process", str(port)], env=env)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            manager = _EdgeManager(address=("127.0.0.1", port), authkey=authkey)
+            try:
+                manager.connect()
+                self._manager = manager
+                return self
+            except ConnectionRefusedError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.kill()
+                    raise RuntimeError("the Qdrant Edge child process did not start") from None
+                time.sleep(0.1)
+
+    def adapter(self, model: ModelInfo, path: str | Path, **options) -> QdrantEdgeAdapter:
+        adapter = self._manager.QdrantEdgeAdapter(model, str(path), **options)
+        self._adapters.append(adapter)
+        return adapter
+
+    def dense_adapter(self, d: int, path: str | Path, **options) -> QdrantEdgeDenseAdapter:
+        adapter = self._manager.QdrantEdgeDenseAdapter(d, str(path), **options)
+        self._adapters.append(adapter)
+        return adapter
+
+    def stop(self) -> None:
+        """Close every shard (flushing it), then end the child."""
+        for adapter in self._adapters:
+            adapter.close()
+        self._adapters.clear()
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=30)
+            self._process = None
+
+    def kill(self) -> None:
+        """End the engine abruptly, as a crash would: no flush, no close."""
+        self._adapters.clear()
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def __enter__(self) -> QdrantEdgeProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+if __name__ == "__main__":
+    authkey = bytes.fromhex(os.environ.pop(_AUTHKEY_ENV))
+    server = _EdgeManager(address=("127.0.0.1", int(sys.argv[1])), authkey=authkey).get_server()
+    server.serve_forever()
