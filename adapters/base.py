@@ -124,6 +124,32 @@ class DenseAdapter(Protocol):
         """Release the connection or embedded engine."""
 
 
+@runtime_checkable
+class LocalEngine(Protocol):
+    """An engine this library starts on this machine (the embedded default of each backend): a
+    context manager over a data folder, whose process can be measured, stopped and killed."""
+
+    pid: int | None
+
+    def start(self) -> LocalEngine:
+        """Start the engine on the data folder (data already there is kept) and wait until it serves."""
+
+    def stop(self) -> None:
+        """Stop it cleanly; its data stays in the folder."""
+
+    def kill(self) -> None:
+        """End it abruptly, as a crash would."""
+
+    def rss_bytes(self) -> int | None:
+        """Resident memory of the engine's process."""
+
+    def sparse_adapter(self, model: ModelInfo, name: str, **options) -> SparseAdapter:
+        """A connected `SparseAdapter` on collection `name`."""
+
+    def dense_adapter(self, d: int, name: str, **options) -> DenseAdapter:
+        """A connected `DenseAdapter` on collection `name`."""
+
+
 def check_dense_batch(
     ids: Sequence[int], vectors: np.ndarray, d: int, payloads: Sequence[dict] | None
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -36,13 +36,15 @@ _EdgeManager.register("QdrantEdgeDenseAdapter", QdrantEdgeDenseAdapter, exposed=
 
 
 class QdrantEdgeProcess:
-    """Context manager: `with QdrantEdgeProcess() as engine: adapter = engine.adapter(info, path)`.
+    """Context manager: `with QdrantEdgeProcess(path) as engine: adapter = engine.sparse_adapter(info, "items")`.
 
-    The returned adapters behave like `QdrantEdgeAdapter` / `QdrantEdgeDenseAdapter`; `pid` is the
-    child, whose resident memory is the engine's plus one Python interpreter with numpy.
+    Each collection is a shard in `path/<name>`. The returned adapters behave like
+    `QdrantEdgeAdapter` / `QdrantEdgeDenseAdapter`; `pid` is the child, whose resident memory is the
+    engine's plus one Python interpreter with numpy.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
         self._process: subprocess.Popen | None = None
         self._manager: _EdgeManager | None = None
         self._adapters: list = []
@@ -71,13 +73,13 @@ class QdrantEdgeProcess:
                     raise RuntimeError("the Qdrant Edge child process did not start") from None
                 time.sleep(0.1)
 
-    def adapter(self, model: ModelInfo, path: str | Path, **options) -> QdrantEdgeAdapter:
-        adapter = self._manager.QdrantEdgeAdapter(model, str(path), **options)
+    def sparse_adapter(self, model: ModelInfo, name: str, **options) -> QdrantEdgeAdapter:
+        adapter = self._manager.QdrantEdgeAdapter(model, str(self.path / name), **options)
         self._adapters.append(adapter)
         return adapter
 
-    def dense_adapter(self, d: int, path: str | Path, **options) -> QdrantEdgeDenseAdapter:
-        adapter = self._manager.QdrantEdgeDenseAdapter(d, str(path), **options)
+    def dense_adapter(self, d: int, name: str, **options) -> QdrantEdgeDenseAdapter:
+        adapter = self._manager.QdrantEdgeDenseAdapter(d, str(self.path / name), **options)
         self._adapters.append(adapter)
         return adapter
 
@@ -86,7 +88,7 @@ class QdrantEdgeProcess:
         for adapter in self._adapters:
             adapter.close()
         self._adapters.clear()
-        if self._process is not None:
+        if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             self._process.wait(timeout=30)
             self._process = None

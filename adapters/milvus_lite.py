@@ -7,26 +7,30 @@ inner-product searches with a BM25 index.
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
 from adapters.process import free_port, rss_bytes
 
 STARTUP_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 30.0
 
 
 class MilvusLiteServer:
     """Context manager: `with MilvusLiteServer(path) as server: MilvusClient(uri=server.uri)`.
 
-    Data lives in the file `path`, so a later server on the same file sees the same collections.
-    `pid` is the engine process, for reading its resident memory.
+    Data lives in the file `path` (a `.db` file, or `milvus.db` in the folder `path`), so a later
+    server on the same file sees the same collections. `pid` is the engine process, for reading its
+    resident memory.
     """
 
     def __init__(self, path: str | Path, port: int | None = None) -> None:
         from milvus_lite.server import Server
 
-        self.path = Path(path)
+        self.path = Path(path) if Path(path).suffix == ".db" else Path(path) / "milvus.db"
         self.port = port or free_port()
         self._server = Server(str(self.path), address=f"127.0.0.1:{self.port}")
 
@@ -57,7 +61,37 @@ class MilvusLiteServer:
         raise RuntimeError(f"milvus-lite did not listen on port {self.port} within {STARTUP_TIMEOUT_S:.0f} s")
 
     def stop(self) -> None:
-        self._server.stop()
+        """SIGTERM and wait: served on a TCP address, the binary ignores the lock release that
+        `Server.stop` relies on and would be SIGKILLed after 2 s."""
+        self._end(signal.SIGTERM, STOP_TIMEOUT_S)
+
+    def kill(self) -> None:
+        """End the engine abruptly, as a crash would."""
+        self._end(signal.SIGKILL, STOP_TIMEOUT_S)
+
+    def _end(self, how: signal.Signals, timeout: float) -> None:
+        process = getattr(self._server, "_p", None)
+        if process is not None and process.poll() is None:
+            process.send_signal(how)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self._server.stop()  # releases its lock file and socket path
+
+    def sparse_adapter(self, model, name: str, **options):
+        from pymilvus import MilvusClient
+
+        from adapters.milvus import MilvusAdapter
+
+        return MilvusAdapter(model, MilvusClient(uri=self.uri), name, engine_pid=self.pid, **options)
+
+    def dense_adapter(self, d: int, name: str, **options):
+        from pymilvus import MilvusClient
+
+        from adapters.milvus import MilvusDenseAdapter
+
+        return MilvusDenseAdapter(d, MilvusClient(uri=self.uri), name, engine_pid=self.pid, **options)
 
     def __enter__(self) -> MilvusLiteServer:
         return self.start()

@@ -14,3 +14,11 @@ def test_ci_runs_the_readme_test_command():
         if line and not line.startswith(("#", "set ", "cd "))
     ]
     assert ci == [commands[1].strip()]
+
+
+def test_container_launchers_use_the_images_compose_pins():
+    from integration_tests.launchers import IMAGES
+
+    compose = (ROOT / "docker" / "compose.yml").read_text()
+    for image in IMAGES.values():
+        assert f"image: {image}" in compose
