@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from multiprocessing.managers import BaseManager
 from pathlib import Path
 
 from adapters.base import ModelInfo
-from adapters.process import free_port, rss_bytes
+from adapters.process import rss_bytes
 from adapters.qdrant_edge import QdrantEdgeAdapter, QdrantEdgeDenseAdapter
 
 STARTUP_TIMEOUT_S = 60.0
@@ -46,6 +47,7 @@ class QdrantEdgeProcess:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._process: subprocess.Popen | None = None
+        self._socket = ""
         self._manager: _EdgeManager | None = None
         self._adapters: list = []
 
@@ -57,17 +59,20 @@ class QdrantEdgeProcess:
         return rss_bytes(self.pid)
 
     def start(self) -> QdrantEdgeProcess:
-        port, authkey = free_port(), os.urandom(16)
+        # A Unix socket, not TCP: large replies go out as header + body, which Nagle's algorithm and
+        # delayed ACKs would hold back by tens of milliseconds on loopback TCP.
+        self._socket = tempfile.mktemp(prefix="saevdb-edge-", suffix=".sock")
+        authkey = os.urandom(16)
         env = {**os.environ, _AUTHKEY_ENV: authkey.hex()}
-        self._process = subprocess.Popen([sys.executable, "-m", "adapters.edge_process", str(port)], env=env)
+        self._process = subprocess.Popen([sys.executable, "-m", "adapters.edge_process", self._socket], env=env)
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
-            manager = _EdgeManager(address=("127.0.0.1", port), authkey=authkey)
+            manager = _EdgeManager(address=self._socket, authkey=authkey)
             try:
                 manager.connect()
                 self._manager = manager
                 return self
-            except ConnectionRefusedError:
+            except (ConnectionRefusedError, FileNotFoundError):
                 if self._process.poll() is not None or time.monotonic() > deadline:
                     self.kill()
                     raise RuntimeError("the Qdrant Edge child process did not start") from None
@@ -91,7 +96,8 @@ class QdrantEdgeProcess:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             self._process.wait(timeout=30)
-            self._process = None
+        self._process = None
+        Path(self._socket).unlink(missing_ok=True)
 
     def kill(self) -> None:
         """End the engine abruptly, as a crash would: no flush, no close."""
@@ -99,7 +105,8 @@ class QdrantEdgeProcess:
         if self._process is not None:
             self._process.kill()
             self._process.wait()
-            self._process = None
+        self._process = None
+        Path(self._socket).unlink(missing_ok=True)
 
     def __enter__(self) -> QdrantEdgeProcess:
         return self.start()
@@ -110,5 +117,5 @@ class QdrantEdgeProcess:
 
 if __name__ == "__main__":
     authkey = bytes.fromhex(os.environ.pop(_AUTHKEY_ENV))
-    server = _EdgeManager(address=("127.0.0.1", int(sys.argv[1])), authkey=authkey).get_server()
+    server = _EdgeManager(address=sys.argv[1], authkey=authkey).get_server()
     server.serve_forever()

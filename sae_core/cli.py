@@ -1,5 +1,5 @@
-"""`saevdb` command line: train, encode, eval. Each prints a short summary and, with `--json PATH`,
-writes the full result as JSON."""
+"""`saevdb` command line: train, encode, eval, compare. Each prints a short summary and, with
+`--json PATH`, writes the full result as JSON."""
 
 from __future__ import annotations
 
@@ -150,6 +150,39 @@ def cmd_eval(args: argparse.Namespace) -> dict:
     return report
 
 
+def cmd_compare(args: argparse.Namespace) -> dict:
+    from adapters.compare import CompareConfig, compare, format_compare, plot_compare
+
+    x = load_embeddings(args.data)
+    backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
+    if args.queries < 1 or args.queries >= x.shape[0]:
+        raise ValueError(f"--queries {args.queries} must be in 1..{x.shape[0] - 1}")
+    available = x.shape[0] - args.queries
+    n = available if args.n is None else args.n
+    if not 1 <= n <= available:
+        raise ValueError(f"--n {n}: the data has {x.shape[0]} rows, {available} left after the queries")
+    perm = np.random.default_rng(args.seed).permutation(x.shape[0])
+    queries = np.asarray(x[np.sort(perm[: args.queries])], dtype=np.float32)
+    database = np.asarray(x[np.sort(perm[args.queries : args.queries + n])], dtype=np.float32)
+    if args.model is not None:
+        model = load_model(args.model)
+        if model.config.d != x.shape[1]:
+            raise ValueError(f"the model expects d={model.config.d}, the data has d={x.shape[1]}")
+    else:
+        sae = SAEConfig(d=int(x.shape[1]), h=args.hidden, k=args.k)
+        train = TrainConfig(epochs=args.epochs) if args.epochs else TrainConfig()
+        logger.info("no --model: training %s on the %d database rows (queries held out)", sae, n)
+        model, _ = build_and_fit(database, sae, train, show_progress_bar=not args.quiet)
+    config = CompareConfig(backends=backends, rerank=args.rerank, clients=args.clients)
+    report = compare(model, database, queries, config, show_progress_bar=not args.quiet)
+    report.update(data=args.data, fingerprint=fingerprint(model))
+    print(format_compare(report))
+    if args.plot:
+        plot_compare(report, args.plot)
+        print(f"plot written to {args.plot}")
+    return report
+
+
 def _add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, help="write the result as JSON to this path")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -212,6 +245,22 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0, help="query sample seed when no rows were held out")
     _add_json(v)
     v.set_defaults(func=cmd_eval)
+
+    c = sub.add_parser("compare", help="every backend side by side: recall, RAM, speed, vs its own dense index")
+    c.add_argument("--data", default="movielens", help=data_help)
+    c.add_argument("--n", type=int, default=None, help="database vectors (default: all rows not used as queries)")
+    c.add_argument("--queries", type=int, default=1000, help="query rows, held out of the database")
+    c.add_argument("--backends", default="qdrant,milvus,opensearch", help="comma-separated")
+    c.add_argument("--model", type=Path, default=None, help="a trained model folder (default: train one now)")
+    c.add_argument("--hidden", type=int, default=4096, help="latent width when training")
+    c.add_argument("--k", type=int, default=32, help="non-zeros per code when training")
+    c.add_argument("--epochs", type=int, default=None, help=f"when training (default {TrainConfig.epochs})")
+    c.add_argument("--rerank", type=int, default=100, help="candidates re-ranked by q·x̂ in sparse+rerank mode")
+    c.add_argument("--clients", type=int, default=4, help="concurrent clients for the second QPS figure")
+    c.add_argument("--seed", type=int, default=0, help="query / database sample seed")
+    c.add_argument("--plot", type=Path, default=None, help="write recall vs RAM per vector as PNG")
+    _add_json(c)
+    c.set_defaults(func=cmd_compare)
     return parser
 
 
