@@ -306,6 +306,26 @@ class OpenSearchNode:
             self._process.kill()
             self._process.wait()
 
+    def kill(self) -> None:
+        """End the node abruptly, as a crash would."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    def sparse_adapter(self, model, name: str, **options):
+        from opensearchpy import OpenSearch
+
+        from adapters.opensearch import OpenSearchAdapter
+
+        return OpenSearchAdapter(model, OpenSearch(self.url), name, **options)
+
+    def dense_adapter(self, d: int, name: str, **options):
+        from opensearchpy import OpenSearch
+
+        from adapters.opensearch import OpenSearchDenseAdapter
+
+        return OpenSearchDenseAdapter(d, OpenSearch(self.url), name, **options)
+
     def __enter__(self) -> OpenSearchNode:
         return self.start()
 
