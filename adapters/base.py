@@ -69,6 +69,9 @@ class SparseAdapter(Protocol):
     def drop(self) -> None:
         """Remove the collection and its data; absent is fine."""
 
+    def exists(self) -> bool:
+        """Whether the collection is there (written by any model: writes and queries check which)."""
+
     def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
         """Insert or replace one batch; the whole batch is validated before any of it is sent."""
 

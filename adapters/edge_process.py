@@ -32,7 +32,7 @@ class _EdgeManager(BaseManager):
 
 # Named, not discovered: discovery would read the `shard` property, which opens the shard.
 _DENSE_METHODS = ("recreate", "drop", "upsert", "optimize", "search", "count", "stats", "close")
-_EdgeManager.register("QdrantEdgeAdapter", QdrantEdgeAdapter, exposed=(*_DENSE_METHODS, "retrieve", "delete"))
+_EdgeManager.register("QdrantEdgeAdapter", QdrantEdgeAdapter, exposed=(*_DENSE_METHODS, "exists", "retrieve", "delete"))
 _EdgeManager.register("QdrantEdgeDenseAdapter", QdrantEdgeDenseAdapter, exposed=_DENSE_METHODS)
 
 

@@ -57,6 +57,14 @@ class MilvusAdapter:
     def __repr__(self) -> str:
         return f"MilvusAdapter(collection={self.collection!r}, algo={self.inverted_index_algo})"
 
+    @classmethod
+    def from_url(cls, model: ModelInfo, url: str, collection: str, **options) -> MilvusAdapter:
+        """On a Milvus server or cluster at `url` (e.g. "http://milvus:19530")."""
+        return cls(model, MilvusClient(uri=url), collection, **options)
+
+    def exists(self) -> bool:
+        return self.client.has_collection(self.collection)
+
     def recreate(self) -> None:
         if self.client.has_collection(self.collection):
             self.client.drop_collection(self.collection)

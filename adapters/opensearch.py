@@ -150,6 +150,14 @@ class OpenSearchAdapter:
             properties[CODE_FIELD] = {"type": "binary"}  # kept in _source only: not indexed, no doc values
         return mapping
 
+    @classmethod
+    def from_url(cls, model: ModelInfo, url: str, index: str, **options) -> OpenSearchAdapter:
+        """On an OpenSearch cluster at `url` (e.g. "http://opensearch:9200"; several: comma-separated)."""
+        return cls(model, OpenSearch(url.split(",")), index, **options)
+
+    def exists(self) -> bool:
+        return bool(self.client.indices.exists(index=self.index))
+
     def recreate(self) -> None:
         self.client.indices.delete(index=self.index, ignore_unavailable=True)
         settings: dict[str, Any] = {"index": {"number_of_shards": self.shards, "number_of_replicas": self.replicas}}

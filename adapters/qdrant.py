@@ -44,6 +44,14 @@ class QdrantAdapter:
     def __repr__(self) -> str:
         return f"QdrantAdapter(collection={self.collection!r}, datatype={self.datatype}, on_disk={self.on_disk})"
 
+    @classmethod
+    def from_url(cls, model: ModelInfo, url: str, collection: str, **options) -> QdrantAdapter:
+        """On a Qdrant server or cluster at `url` (e.g. "http://qdrant:6333")."""
+        return cls(model, QdrantClient(url=url), collection, **options)
+
+    def exists(self) -> bool:
+        return self.client.collection_exists(self.collection)
+
     def recreate(self) -> None:
         if self.client.collection_exists(self.collection):
             self.client.delete_collection(self.collection)

@@ -53,6 +53,9 @@ class QdrantEdgeAdapter:
         params = edge.EdgeSparseVectorParams(on_disk=self.on_disk, datatype=DATATYPES[self.datatype])
         return edge.EdgeConfig(sparse_vectors={VECTOR_NAME: params})
 
+    def exists(self) -> bool:
+        return (self.path / MODEL_FILE).is_file()
+
     def recreate(self) -> None:
         self.close()
         shutil.rmtree(self.path, ignore_errors=True)

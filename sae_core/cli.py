@@ -183,6 +183,49 @@ def cmd_compare(args: argparse.Namespace) -> dict:
     return report
 
 
+def cmd_ingest(args: argparse.Namespace) -> dict:
+    from contextlib import ExitStack
+
+    from adapters import ModelInfo, adapter_class, local_engine
+    from adapters.ingest import IngestConfig, ingest
+
+    model = load_model(args.model)
+    info = ModelInfo.of(model)
+    target = f"{args.backend}:{args.collection}" + (f"@{args.url}" if args.url else "")
+    path = args.path or Path("saevdb-data") / args.backend
+    checkpoint = args.checkpoint or (
+        Path(".saevdb") / f"ingest-{args.backend}-{args.collection}.json"
+        if args.url
+        else path / f"{args.collection}.ingest.json"
+    )
+    if args.restart:
+        checkpoint.unlink(missing_ok=True)
+    config = IngestConfig(
+        batch_size=args.batch_size,
+        device=args.device,
+        skip_bad=args.skip_bad,
+        column=args.column,
+        id_column=args.id_column,
+    )
+    with ExitStack() as stack:
+        if args.url:
+            adapter = adapter_class(args.backend).from_url(info, args.url, args.collection)
+        else:
+            engine = stack.enter_context(local_engine(args.backend, path))
+            adapter = engine.sparse_adapter(info, args.collection)
+        if args.restart:
+            adapter.drop()
+        summary = ingest(adapter, model, args.data, checkpoint, target, config, show_progress_bar=not args.quiet)
+        summary.update(checkpoint=str(checkpoint), engine=adapter.stats())
+    print(
+        f"{summary['rows_written']:,} vectors in {target} ({summary['rows_skipped']} skipped)"
+        f" in {summary['seconds']:.1f} s,"
+        f" {summary['vectors_per_s']:,.0f} vectors/s (encode {summary['encode_seconds']:.1f} s, upload"
+        f" {summary['upload_seconds']:.1f} s); peak RSS of this process {summary['peak_rss_bytes'] / 2**20:,.0f} MiB"
+    )
+    return summary
+
+
 def _add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, help="write the result as JSON to this path")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -261,6 +304,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--plot", type=Path, default=None, help="write recall vs RAM per vector as PNG")
     _add_json(c)
     c.set_defaults(func=cmd_compare)
+
+    g = sub.add_parser("ingest", help="encode a file of dense vectors into an engine, resumably")
+    g.add_argument("--model", type=Path, required=True)
+    g.add_argument("--data", required=True, help="a .npy [n, d] or .parquet file (list-of-float column)")
+    g.add_argument("--backend", required=True, choices=("qdrant", "milvus", "opensearch"))
+    g.add_argument("--collection", required=True, help="collection / index name")
+    g.add_argument("--url", default=None, help="a running engine or cluster (default: start the embedded one)")
+    g.add_argument("--path", type=Path, default=None, help="embedded engine data folder (default saevdb-data/BACKEND)")
+    g.add_argument("--checkpoint", type=Path, default=None, help="resume file (default beside the engine data)")
+    g.add_argument("--restart", action="store_true", help="drop the collection and checkpoint, start over")
+    g.add_argument("--batch-size", type=int, default=4096, help="rows per encode batch and per upsert")
+    g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 (falls back to CPU without a GPU)")
+    g.add_argument("--skip-bad", action="store_true", help="skip rows with NaN / wrong dimension, log them")
+    g.add_argument("--column", default="embedding", help="Parquet: the vector column")
+    g.add_argument("--id-column", default=None, help="Parquet: ids from this integer column")
+    _add_json(g)
+    g.set_defaults(func=cmd_ingest)
     return parser
 
 
@@ -269,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     try:
         result = args.func(args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, RuntimeError) as e:  # input, or an engine that refused: say it plainly
         print(f"saevdb {args.command}: error: {e}", file=sys.stderr)
         return 2
     if args.json:

@@ -262,3 +262,13 @@ def test_drop_removes_the_collection(kind, make, info, codes):
     adapter.drop()  # absent is fine
     with pytest.raises(ValueError, match="recreate"):
         adapter.count()
+
+
+def test_exists_follows_recreate_and_drop(make, info, codes):
+    adapter = make(info)
+    adapter.drop()
+    assert not adapter.exists()
+    adapter.recreate()
+    assert adapter.exists()
+    adapter.drop()
+    assert not adapter.exists()
