@@ -19,7 +19,7 @@ from multiprocessing.managers import BaseManager
 from pathlib import Path
 
 from adapters.base import ModelInfo
-from adapters.process import rss_bytes
+from adapters.process import reap_stale, record, rss_bytes
 from adapters.qdrant_edge import QdrantEdgeAdapter, QdrantEdgeDenseAdapter
 
 STARTUP_TIMEOUT_S = 60.0
@@ -46,6 +46,7 @@ class QdrantEdgeProcess:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._pidfile = self.path / "engine.pid"
         self._process: subprocess.Popen | None = None
         self._socket = ""
         self._manager: _EdgeManager | None = None
@@ -61,6 +62,8 @@ class QdrantEdgeProcess:
     def start(self) -> QdrantEdgeProcess:
         # A Unix socket, not TCP: large replies go out as header + body, which Nagle's algorithm and
         # delayed ACKs would hold back by tens of milliseconds on loopback TCP.
+        self.path.mkdir(parents=True, exist_ok=True)
+        reap_stale(self._pidfile)
         self._socket = tempfile.mktemp(prefix="saevdb-edge-", suffix=".sock")
         authkey = os.urandom(16)
         env = {**os.environ, _AUTHKEY_ENV: authkey.hex()}
@@ -71,6 +74,7 @@ class QdrantEdgeProcess:
             try:
                 manager.connect()
                 self._manager = manager
+                record(self._pidfile, self._process.pid)
                 return self
             except (ConnectionRefusedError, FileNotFoundError):
                 if self._process.poll() is not None or time.monotonic() > deadline:
@@ -98,6 +102,7 @@ class QdrantEdgeProcess:
             self._process.wait(timeout=30)
         self._process = None
         Path(self._socket).unlink(missing_ok=True)
+        self._pidfile.unlink(missing_ok=True)
 
     def kill(self) -> None:
         """End the engine abruptly, as a crash would: no flush, no close."""
@@ -107,6 +112,7 @@ class QdrantEdgeProcess:
             self._process.wait()
         self._process = None
         Path(self._socket).unlink(missing_ok=True)
+        self._pidfile.unlink(missing_ok=True)
 
     def __enter__(self) -> QdrantEdgeProcess:
         return self.start()

@@ -34,6 +34,8 @@ class MilvusAdapter:
         collection: collection name.
         inverted_index_algo: "DAAT_MAXSCORE", "DAAT_WAND" or "TAAT_NAIVE".
         drop_ratio_search: share of the smallest query weights Milvus ignores (0 keeps all: exact).
+        timeout: whole seconds a call may take, retries included (pymilvus ignores a float here);
+            without it pymilvus retries an engine that is gone 75 times, for minutes.
         engine_pid: the Milvus process, when it runs on this machine (`MilvusLiteServer.pid`), so
             `stats()` can read its resident memory; Milvus does not report its own pid.
     """
@@ -46,12 +48,13 @@ class MilvusAdapter:
         inverted_index_algo: str = "DAAT_MAXSCORE",
         drop_ratio_search: float = 0.0,
         engine_pid: int | None = None,
+        timeout: int | None = 60,
     ) -> None:
         if not 0.0 <= drop_ratio_search < 1.0:
             raise ValueError(f"drop_ratio_search must be in [0, 1), got {drop_ratio_search}")
         self.model, self.client, self.collection = model, client, collection
         self.inverted_index_algo, self.drop_ratio_search = inverted_index_algo, drop_ratio_search
-        self.engine_pid = engine_pid
+        self.engine_pid, self.timeout = engine_pid, timeout
         self._checked = False
 
     def __repr__(self) -> str:
@@ -63,11 +66,11 @@ class MilvusAdapter:
         return cls(model, MilvusClient(uri=url), collection, **options)
 
     def exists(self) -> bool:
-        return self.client.has_collection(self.collection)
+        return self.client.has_collection(self.collection, timeout=self.timeout)
 
     def recreate(self) -> None:
-        if self.client.has_collection(self.collection):
-            self.client.drop_collection(self.collection)
+        if self.client.has_collection(self.collection, timeout=self.timeout):
+            self.client.drop_collection(self.collection, timeout=self.timeout)
         # Payload keys become dynamic fields, so `output_fields` and filters name them as usual.
         schema = self.client.create_schema(
             auto_id=False, enable_dynamic_field=True, description=json.dumps({METADATA_KEY: self.model.to_dict()})
@@ -86,16 +89,16 @@ class MilvusAdapter:
 
     def optimize(self) -> None:
         """Seal the growing segments so Milvus builds their sparse index."""
-        self.client.flush(self.collection)
+        self.client.flush(self.collection, timeout=self.timeout)
 
     def drop(self) -> None:
-        self.client.drop_collection(self.collection)
+        self.client.drop_collection(self.collection, timeout=self.timeout)
         self._checked = False
 
     def _check_model(self) -> None:
         if self._checked:
             return
-        if not self.client.has_collection(self.collection):
+        if not self.client.has_collection(self.collection, timeout=self.timeout):
             raise ValueError(f"collection {self.collection!r} does not exist: call recreate() first")
         description = self.client.describe_collection(self.collection).get("description") or "{}"
         try:
@@ -117,7 +120,7 @@ class MilvusAdapter:
             {**(extra or {}), "id": int(point), VECTOR_FIELD: codes[i]}
             for i, (point, extra) in enumerate(zip(ids, extras, strict=True))
         ]
-        self.client.upsert(self.collection, rows)
+        self.client.upsert(self.collection, rows, timeout=self.timeout)
 
     def search(self, queries: sp.csr_matrix, top_k: int, filter: str | None = None):
         queries = check_queries(queries, self.model.h, nonneg=True)
@@ -129,12 +132,15 @@ class MilvusAdapter:
             limit=top_k,
             filter=filter or "",
             search_params={"metric_type": "IP", "params": {"drop_ratio_search": self.drop_ratio_search}},
+            timeout=self.timeout,
         )
         return pad_results([[(int(hit["id"]), hit["distance"]) for hit in hits] for hits in results], top_k)
 
     def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
         self._check_model()
-        rows = self.client.get(self.collection, ids=[int(i) for i in ids], output_fields=[VECTOR_FIELD])
+        rows = self.client.get(
+            self.collection, ids=[int(i) for i in ids], output_fields=[VECTOR_FIELD], timeout=self.timeout
+        )
         found = {}
         for row in rows:
             vector = row[VECTOR_FIELD]  # {index: weight}
@@ -143,11 +149,15 @@ class MilvusAdapter:
 
     def delete(self, ids: Sequence[int]) -> None:
         self._check_model()
-        self.client.delete(self.collection, ids=[int(i) for i in ids])
+        self.client.delete(self.collection, ids=[int(i) for i in ids], timeout=self.timeout)
 
     def count(self) -> int:
         self._check_model()
-        return int(self.client.query(self.collection, filter="", output_fields=["count(*)"])[0]["count(*)"])
+        return int(
+            self.client.query(self.collection, filter="", output_fields=["count(*)"], timeout=self.timeout)[0][
+                "count(*)"
+            ]
+        )
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from adapters.process import free_port, rss_bytes
+from adapters.process import free_port, reap_stale, record, rss_bytes
 
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -32,6 +32,7 @@ class MilvusLiteServer:
 
         self.path = Path(path) if Path(path).suffix == ".db" else Path(path) / "milvus.db"
         self.port = port or free_port()
+        self._pidfile = self.path.with_suffix(".pid")
         self._server = Server(str(self.path), address=f"127.0.0.1:{self.port}")
 
     @property
@@ -49,12 +50,14 @@ class MilvusLiteServer:
 
     def start(self) -> MilvusLiteServer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        reap_stale(self._pidfile)
         if not self._server.init() or not self._server.start():
             raise RuntimeError(f"milvus-lite server did not start for {self.path}")
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    record(self._pidfile, self.pid)
                     return self
             time.sleep(0.1)
         self.stop()
@@ -78,6 +81,7 @@ class MilvusLiteServer:
             except subprocess.TimeoutExpired:
                 process.kill()
         self._server.stop()  # releases its lock file and socket path
+        self._pidfile.unlink(missing_ok=True)
 
     def sparse_adapter(self, model, name: str, **options):
         from pymilvus import MilvusClient

@@ -26,7 +26,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from adapters.process import free_port, rss_bytes
+from adapters.process import free_port, reap_stale, record, rss_bytes
 
 VERSION = "2.19.6"  # the newest 2.x: runs on Java 17 (3.x needs Java 21)
 STARTUP_TIMEOUT_S = 180.0
@@ -210,6 +210,7 @@ class OpenSearchNode:
         self.port = port or free_port()
         self.heap, self.version = heap, version
         self._process: subprocess.Popen | None = None
+        self._pidfile = self.path / "engine.pid"
 
     @property
     def url(self) -> str:
@@ -255,6 +256,7 @@ class OpenSearchNode:
     def start(self) -> OpenSearchNode:
         home = ensure_distribution(self.version)
         self.path.mkdir(parents=True, exist_ok=True)
+        reap_stale(self._pidfile)
         config = self._configure(home)
         env = {
             **os.environ,
@@ -275,6 +277,7 @@ class OpenSearchNode:
         )
         log.close()
         self._wait_healthy()
+        record(self._pidfile, self._process.pid)
         return self
 
     def _wait_healthy(self) -> None:
@@ -297,20 +300,21 @@ class OpenSearchNode:
         return log.read_text(errors="replace")[-3000:] if log.exists() else ""
 
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._pidfile.unlink(missing_ok=True)
 
     def kill(self) -> None:
         """End the node abruptly, as a crash would."""
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+        self._pidfile.unlink(missing_ok=True)
 
     def sparse_adapter(self, model, name: str, **options):
         from opensearchpy import OpenSearch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import psutil
 
@@ -17,3 +18,24 @@ def free_port() -> int:
 def rss_bytes(pid: int | None) -> int | None:
     """Resident memory of process `pid`, or None when there is none to read."""
     return psutil.Process(pid).memory_info().rss if pid else None
+
+
+def reap_stale(pidfile: Path) -> None:
+    """Kill the engine a crashed parent left running on this data (recorded in `pidfile`): two
+    engines on one data folder would corrupt it. A pid reused by another process is left alone."""
+    if not pidfile.is_file():
+        return
+    try:
+        pid, started = pidfile.read_text().split()
+        process = psutil.Process(int(pid))
+        if abs(process.create_time() - float(started)) < 1e-3:
+            process.kill()
+            process.wait(timeout=30)
+    except (ValueError, psutil.NoSuchProcess):
+        pass
+    pidfile.unlink(missing_ok=True)
+
+
+def record(pidfile: Path, pid: int) -> None:
+    """Remember the engine serving this data folder, for `reap_stale`."""
+    pidfile.write_text(f"{pid} {psutil.Process(pid).create_time()}")
