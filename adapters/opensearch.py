@@ -47,6 +47,9 @@ VECTOR_FIELD = "sae"
 CODE_FIELD = "sae_code"
 DENSE_FIELD = "dense"
 METADATA_KEY = "saevdb"
+# opensearch-py waits 10 s by default; a large bulk on a busy node, or merging HNSW graphs, takes longer.
+BULK_TIMEOUT_S = 120
+MERGE_TIMEOUT_S = 3600
 SOURCE_MODES = ("compact", "none", "full")
 # method → (field type, query type). neural_sparse and SEISMIC need the neural-search plugin.
 METHODS = {
@@ -170,7 +173,7 @@ class OpenSearchAdapter:
         """Make everything searchable and merge to one segment, as after a bulk load."""
         self._unrefreshed = True
         self._refresh()
-        self.client.indices.forcemerge(index=self.index, max_num_segments=1)
+        self.client.indices.forcemerge(index=self.index, max_num_segments=1, request_timeout=MERGE_TIMEOUT_S)
 
     def drop(self) -> None:
         self.client.indices.delete(index=self.index, ignore_unavailable=True)
@@ -207,7 +210,9 @@ class OpenSearchAdapter:
             if self.source == "compact":
                 doc[CODE_FIELD] = _pack(indices, values)
             actions.append({"_op_type": "index", "_index": self.index, "_id": str(point), "_source": doc})
-        helpers.bulk(self.client, actions, chunk_size=len(actions), max_chunk_bytes=100 * 2**20)
+        helpers.bulk(
+            self.client, actions, chunk_size=len(actions), max_chunk_bytes=100 * 2**20, request_timeout=BULK_TIMEOUT_S
+        )
         self._unrefreshed = True
 
     def query_dsl(self, indices: np.ndarray, weights: np.ndarray, filter: dict | None = None) -> dict[str, Any]:
@@ -541,14 +546,16 @@ class OpenSearchDenseAdapter:
             {"_op_type": "index", "_index": self.index, "_id": str(point), "_source": {**(extra or {}), DENSE_FIELD: v}}
             for point, v, extra in zip(ids.tolist(), vectors.tolist(), extras, strict=True)
         ]
-        helpers.bulk(self.client, actions, chunk_size=len(actions), max_chunk_bytes=100 * 2**20)
+        helpers.bulk(
+            self.client, actions, chunk_size=len(actions), max_chunk_bytes=100 * 2**20, request_timeout=BULK_TIMEOUT_S
+        )
         self._unrefreshed = True
 
     def optimize(self) -> None:
         """Make everything searchable and merge to one segment, so one HNSW graph serves each query."""
         self._unrefreshed = True
         self._refresh()
-        self.client.indices.forcemerge(index=self.index, max_num_segments=1)
+        self.client.indices.forcemerge(index=self.index, max_num_segments=1, request_timeout=MERGE_TIMEOUT_S)
 
     def search(self, queries: np.ndarray, top_k: int, filter: dict | None = None):
         """`filter` is OpenSearch query DSL, applied inside the k-NN search (Lucene filters while it walks)."""

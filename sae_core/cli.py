@@ -326,7 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    # Our progress at INFO; the engine clients' per-request INFO lines stay quiet.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    for name in ("saevdb", "sae_core", "adapters"):
+        logging.getLogger(name).setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         result = args.func(args)
     except (ValueError, FileNotFoundError, RuntimeError) as e:  # input, or an engine that refused: say it plainly
