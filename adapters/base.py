@@ -93,6 +93,12 @@ class SparseAdapter(Protocol):
     def optimize(self) -> None:
         """Finish indexing after a bulk load (merge segments, build the index); timed by `compare`."""
 
+    def point_alias(self, alias: str) -> str | None:
+        """Point `alias` at this collection in one atomic step; return the collection it named before.
+
+        An adapter opened on an alias checks the model behind it on every call, so after a switch a
+        client still holding the old model gets `ModelMismatchError`, never a mix of two models."""
+
     def close(self) -> None:
         """Release the connection or embedded engine."""
 

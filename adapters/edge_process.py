@@ -32,7 +32,8 @@ class _EdgeManager(BaseManager):
 
 # Named, not discovered: discovery would read the `shard` property, which opens the shard.
 _DENSE_METHODS = ("recreate", "drop", "upsert", "optimize", "search", "count", "stats", "close")
-_EdgeManager.register("QdrantEdgeAdapter", QdrantEdgeAdapter, exposed=(*_DENSE_METHODS, "exists", "retrieve", "delete"))
+_SPARSE_METHODS = (*_DENSE_METHODS, "exists", "retrieve", "delete", "point_alias")
+_EdgeManager.register("QdrantEdgeAdapter", QdrantEdgeAdapter, exposed=_SPARSE_METHODS)
 _EdgeManager.register("QdrantEdgeDenseAdapter", QdrantEdgeDenseAdapter, exposed=_DENSE_METHODS)
 
 

@@ -12,11 +12,20 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import grpc
 import numpy as np
 import scipy.sparse as sp
-from pymilvus import DataType, MilvusClient
+from pymilvus import DataType, MilvusClient, MilvusException
 
-from adapters.base import ModelInfo, check_batch, check_dense_batch, check_queries, pad_results, rows_to_csr
+from adapters.base import (
+    ModelInfo,
+    UnsupportedFeatureError,
+    check_batch,
+    check_dense_batch,
+    check_queries,
+    pad_results,
+    rows_to_csr,
+)
 from adapters.process import rss_bytes
 from sae_core.validation import check_embeddings
 
@@ -106,7 +115,36 @@ class MilvusAdapter:
         except (json.JSONDecodeError, AttributeError):
             stored = None
         self.model.check_same(stored, self.collection)
-        self._checked = True
+        self._checked = self._aliased_to() is None  # behind an alias, the collection can change
+
+    def _alias_target(self, alias: str) -> str | None:
+        """The collection `alias` names, or None when it is no alias (or the server has none)."""
+        try:
+            return self.client.describe_alias(alias, timeout=self.timeout)["collection_name"]
+        except MilvusException:
+            return None
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.UNIMPLEMENTED:  # Milvus Lite: no aliases at all
+                return None
+            raise
+
+    def _aliased_to(self) -> str | None:
+        """The collection `self.collection` names when it is an alias."""
+        return self._alias_target(self.collection)
+
+    def point_alias(self, alias: str) -> str | None:
+        """Milvus Lite 2.5 has no aliases (UNIMPLEMENTED): refused there; a Milvus server has them."""
+        previous = self._alias_target(alias)
+        try:
+            if previous is None:
+                self.client.create_alias(self.collection, alias, timeout=self.timeout)
+            else:
+                self.client.alter_alias(self.collection, alias, timeout=self.timeout)  # atomic switch
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.UNIMPLEMENTED:
+                raise UnsupportedFeatureError("this Milvus (Milvus Lite) has no aliases; a Milvus server has") from e
+            raise
+        return previous
 
     def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
         ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=True)

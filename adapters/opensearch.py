@@ -187,7 +187,27 @@ class OpenSearchAdapter:
         mapping = self.client.indices.get_mapping(index=self.index)
         meta = next(iter(mapping.values()))["mappings"].get("_meta", {})
         self.model.check_same(meta.get(METADATA_KEY), self.index)
-        self._checked = True
+        self._checked = self._aliased_to() is None  # behind an alias, the index can change
+
+    def _aliased_to(self) -> str | None:
+        """The index `self.index` names when it is an alias."""
+        if not self.client.indices.exists_alias(name=self.index):
+            return None
+        return next(iter(self.client.indices.get_alias(name=self.index)))
+
+    def point_alias(self, alias: str) -> str | None:
+        previous = (
+            next(iter(self.client.indices.get_alias(name=alias)))
+            if self.client.indices.exists_alias(name=alias)
+            else None
+        )
+        self._unrefreshed = True
+        self._refresh()  # readers switched to this index see all of it at once
+        actions = [{"add": {"index": self.index, "alias": alias}}]
+        if previous is not None:
+            actions.insert(0, {"remove": {"index": previous, "alias": alias}})
+        self.client.indices.update_aliases(body={"actions": actions})  # one request: atomic
+        return previous
 
     def _refresh(self) -> None:
         """Make the writes so far searchable, once, just before something reads them."""

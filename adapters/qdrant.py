@@ -81,7 +81,26 @@ class QdrantAdapter:
             raise ValueError(f"collection {self.collection!r} does not exist: call recreate() first")
         metadata = self.client.get_collection(self.collection).config.metadata or {}
         self.model.check_same(metadata.get(METADATA_KEY), self.collection)
-        self._checked = True
+        self._checked = self._aliased_to() is None  # behind an alias, the collection can change
+
+    def _aliased_to(self) -> str | None:
+        """The collection `self.collection` names when it is an alias."""
+        for alias in self.client.get_aliases().aliases:
+            if alias.alias_name == self.collection:
+                return alias.collection_name
+        return None
+
+    def point_alias(self, alias: str) -> str | None:
+        previous = next((a.collection_name for a in self.client.get_aliases().aliases if a.alias_name == alias), None)
+        changes = [
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name=self.collection, alias_name=alias)
+            )
+        ]
+        if previous is not None:
+            changes.insert(0, models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
+        self.client.update_collection_aliases(change_aliases_operations=changes)  # one request: atomic
+        return previous
 
     def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
         ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=False, uint8=self.datatype == "uint8")

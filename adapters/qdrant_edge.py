@@ -65,7 +65,19 @@ class QdrantEdgeAdapter:
 
     def drop(self) -> None:
         self.close()
+        if self.path.is_symlink():
+            raise ValueError(f"{self.path} is an alias: drop the shard it points at")
         shutil.rmtree(self.path, ignore_errors=True)
+
+    def point_alias(self, alias: str) -> str | None:
+        """Edge shards have no aliases: `alias` is a symlink beside the shard, replaced by a rename
+        (atomic). An adapter holds the shard it opened, so its queries stay on one model."""
+        link = self.path.parent / alias
+        previous = link.resolve().name if link.is_symlink() else None
+        tmp = self.path.parent / f".{alias}.{os.getpid()}"
+        tmp.symlink_to(self.path.name)
+        os.replace(tmp, link)
+        return previous
 
     @property
     def shard(self) -> edge.EdgeShard:

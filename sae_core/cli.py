@@ -217,6 +217,18 @@ def cmd_ingest(args: argparse.Namespace) -> dict:
             adapter.drop()
         summary = ingest(adapter, model, args.data, checkpoint, target, config, show_progress_bar=not args.quiet)
         summary.update(checkpoint=str(checkpoint), engine=adapter.stats())
+        if args.alias:
+            previous = adapter.point_alias(args.alias)
+            summary["alias"] = {"name": args.alias, "now": args.collection, "before": previous}
+            if previous and previous != args.collection and args.drop_previous:
+                old = (
+                    adapter_class(args.backend).from_url(info, args.url, previous)
+                    if args.url
+                    else engine.sparse_adapter(info, previous)
+                )
+                old.drop()
+                summary["alias"]["dropped"] = previous
+            logger.info("alias %s → %s (was %s)", args.alias, args.collection, previous)
     print(
         f"{summary['rows_written']:,} vectors in {target} ({summary['rows_skipped']} skipped)"
         f" in {summary['seconds']:.1f} s,"
@@ -317,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=int, default=4096, help="rows per encode batch and per upsert")
     g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 (falls back to CPU without a GPU)")
     g.add_argument("--skip-bad", action="store_true", help="skip rows with NaN / wrong dimension, log them")
+    g.add_argument("--alias", default=None, help="then point this alias at the collection, atomically")
+    g.add_argument("--drop-previous", action="store_true", help="with --alias: drop the collection it named before")
     g.add_argument("--column", default="embedding", help="Parquet: the vector column")
     g.add_argument("--id-column", default=None, help="Parquet: ids from this integer column")
     _add_json(g)

@@ -44,18 +44,19 @@ def kind(request) -> str:
 
 @pytest.fixture
 def make(kind, tmp_path, request):
-    """`make(info, **options)` → a fresh adapter on this test's own collection of engine `kind`."""
+    """`make(info, suffix="", **options)` → an adapter on this test's own collection of engine `kind`
+    (another collection per `suffix`, in the same engine)."""
     shared = {}
 
-    def factory(info: ModelInfo, **options) -> SparseAdapter:
+    def factory(info: ModelInfo, suffix: str = "", **options) -> SparseAdapter:
         if kind == "qdrant":
             from qdrant_client import QdrantClient
 
             client = shared.setdefault("client", QdrantClient(":memory:"))
-            return adapter_class(kind)(info, client, "items", **options)
+            return adapter_class(kind)(info, client, "items" + suffix, **options)
         if kind == "qdrant-edge":
-            return adapter_class(kind)(info, tmp_path / "shard", **options)
-        name = "t" + "".join(c if c.isalnum() else "_" for c in request.node.name).lower()[:60]
+            return adapter_class(kind)(info, tmp_path / ("shard" + suffix), **options)
+        name = "t" + "".join(c if c.isalnum() else "_" for c in request.node.name).lower()[:50] + suffix
         if kind == "opensearch":
             from opensearchpy import OpenSearch
 
@@ -272,3 +273,42 @@ def test_exists_follows_recreate_and_drop(make, info, codes):
     assert adapter.exists()
     adapter.drop()
     assert not adapter.exists()
+
+
+def test_alias_switch_moves_queries_to_the_new_model_at_once(kind, make, info, codes, untrained):
+    """Re-encode flow: new model, new collection, alias switched atomically, old one dropped."""
+    old = make(info, "_v1")
+    old.recreate()
+    old.upsert(np.arange(50), codes[:50])
+    if kind == "milvus":
+        with pytest.raises(UnsupportedFeatureError, match="Milvus Lite"):
+            old.point_alias(f"{_alias_prefix(old)}live")
+        return
+    assert old.point_alias(f"{_alias_prefix(old)}live") is None
+    old.optimize()  # what an ingest does at its end: searchable everywhere (OpenSearch refresh)
+    if kind == "qdrant-edge":
+        old.close()  # one process opens an Edge shard once: the writer lets go before readers open it
+    reader = make(info, "live")  # a client on the alias, holding model v1
+    assert reader.search(codes[:1], 1)[0][0, 0] == 0
+
+    new = make(ModelInfo.of(untrained), "_v2")
+    new.recreate()
+    new.upsert(np.arange(5), codes[:5])
+    assert new.point_alias(f"{_alias_prefix(old)}live").endswith("_v1")
+    if kind == "qdrant-edge":
+        assert reader.search(codes[:1], 1)[0][0, 0] == 0  # an open shard stays the one it opened
+        reader.close()
+        new.close()
+    else:
+        with pytest.raises(ModelMismatchError):  # a client on the old model never reads the new codes
+            reader.search(codes[:1], 1)
+    assert make(ModelInfo.of(untrained), "live").count() == 5
+    old.drop()
+
+
+def _alias_prefix(adapter) -> str:
+    """Aliases are named like the test's collections (Edge: a sibling folder name)."""
+    name = getattr(adapter, "collection", getattr(adapter, "index", None))
+    if name is None:
+        return "shard"
+    return name[: -len("_v1")]
