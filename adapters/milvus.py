@@ -45,6 +45,8 @@ class MilvusAdapter:
         drop_ratio_search: share of the smallest query weights Milvus ignores (0 keeps all: exact).
         timeout: whole seconds a call may take, retries included (pymilvus ignores a float here);
             without it pymilvus retries an engine that is gone 75 times, for minutes.
+        shards, replicas: for a Milvus cluster (`num_shards` at creation, `replica_number` at load);
+            None takes the server's defaults.
         engine_pid: the Milvus process, when it runs on this machine (`MilvusLiteServer.pid`), so
             `stats()` can read its resident memory; Milvus does not report its own pid.
     """
@@ -58,12 +60,15 @@ class MilvusAdapter:
         drop_ratio_search: float = 0.0,
         engine_pid: int | None = None,
         timeout: int | None = 60,
+        shards: int | None = None,
+        replicas: int | None = None,
     ) -> None:
         if not 0.0 <= drop_ratio_search < 1.0:
             raise ValueError(f"drop_ratio_search must be in [0, 1), got {drop_ratio_search}")
         self.model, self.client, self.collection = model, client, collection
         self.inverted_index_algo, self.drop_ratio_search = inverted_index_algo, drop_ratio_search
         self.engine_pid, self.timeout = engine_pid, timeout
+        self.shards, self.replicas = shards, replicas
         self._checked = False
 
     def __repr__(self) -> str:
@@ -93,7 +98,11 @@ class MilvusAdapter:
             metric_type="IP",
             params={"inverted_index_algo": self.inverted_index_algo},
         )
-        self.client.create_collection(self.collection, schema=schema, index_params=index)
+        cluster = {} if self.shards is None else {"num_shards": self.shards}
+        self.client.create_collection(self.collection, schema=schema, index_params=index, **cluster)
+        if self.replicas is not None:
+            self.client.release_collection(self.collection)
+            self.client.load_collection(self.collection, replica_number=self.replicas)
         self._checked = True
 
     def optimize(self) -> None:

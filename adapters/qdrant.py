@@ -30,15 +30,25 @@ class QdrantAdapter:
         collection: collection name.
         datatype: sparse vector storage, "float32", "float16" or "uint8" (values 0..255 only).
         on_disk: keep the sparse index on disk (memory-mapped) instead of in RAM.
+        shards, replicas: for a Qdrant cluster (`shard_number`, `replication_factor`); None takes the
+            server's defaults. Local mode has one shard.
     """
 
     def __init__(
-        self, model: ModelInfo, client: QdrantClient, collection: str, datatype: str = "float32", on_disk: bool = False
+        self,
+        model: ModelInfo,
+        client: QdrantClient,
+        collection: str,
+        datatype: str = "float32",
+        on_disk: bool = False,
+        shards: int | None = None,
+        replicas: int | None = None,
     ) -> None:
         if datatype not in DATATYPES:
             raise ValueError(f"datatype must be one of {sorted(DATATYPES)}, got {datatype!r}")
         self.model, self.client, self.collection = model, client, collection
         self.datatype, self.on_disk = datatype, on_disk
+        self.shards, self.replicas = shards, replicas
         self._checked = False
 
     def __repr__(self) -> str:
@@ -64,6 +74,8 @@ class QdrantAdapter:
                 )
             },
             metadata={METADATA_KEY: self.model.to_dict()},
+            shard_number=self.shards,
+            replication_factor=self.replicas,
         )
         self._checked = True
 

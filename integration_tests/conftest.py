@@ -35,6 +35,12 @@ def model(vectors) -> SparseAutoencoder:
 
 
 @pytest.fixture(scope="session")
+def untrained_model() -> SparseAutoencoder:
+    """Another model (its own fingerprint) for the re-encode tests."""
+    return SparseAutoencoder(SAEConfig(d=D, h=256, k=8))
+
+
+@pytest.fixture(scope="session")
 def codes(model, vectors) -> sp.csr_matrix:
     return encode(model, vectors, show_progress_bar=False)
 
