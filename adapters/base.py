@@ -205,8 +205,8 @@ def check_batch(
         raise ValueError("codes contain NaN or inf")
     if nonneg and (codes.data < 0).any():
         raise UnsupportedFeatureError("this engine stores only non-negative weights; encode with signed=False")
-    if uint8 and ((codes.data < 0) | (codes.data > 255)).any():
-        raise ValueError("uint8 storage takes values in 0..255: quantise the codes first")
+    if uint8 and ((codes.data < 0) | (codes.data > 255) | (codes.data != np.rint(codes.data))).any():
+        raise ValueError("uint8 storage takes whole numbers 0..255: quantise the codes first (sae_core.quantize)")
     codes.sort_indices()
     return arr, codes
 
