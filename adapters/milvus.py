@@ -31,6 +31,7 @@ from sae_core.validation import check_embeddings
 
 VECTOR_FIELD = "sae"
 DENSE_FIELD = "dense"
+GET_CHUNK = 8192
 METADATA_KEY = "saevdb"
 
 
@@ -185,10 +186,16 @@ class MilvusAdapter:
 
     def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
         self._check_model()
-        rows = self.client.get(
-            self.collection, ids=[int(i) for i in ids], output_fields=[VECTOR_FIELD], timeout=self.timeout
-        )
+        ids = [int(i) for i in ids]
         found = {}
+        # A query returns at most 16,384 rows (Milvus' result window) and says nothing of the rest.
+        rows = [
+            row
+            for lo in range(0, len(ids), GET_CHUNK)
+            for row in self.client.get(
+                self.collection, ids=ids[lo : lo + GET_CHUNK], output_fields=[VECTOR_FIELD], timeout=self.timeout
+            )
+        ]
         for row in rows:
             vector = row[VECTOR_FIELD]  # {index: weight}
             found[int(row["id"])] = (list(map(int, vector)), list(vector.values()))

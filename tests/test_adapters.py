@@ -312,3 +312,15 @@ def _alias_prefix(adapter) -> str:
     if name is None:
         return "shard"
     return name[: -len("_v1")]
+
+
+def test_retrieve_many_ids_at_once(make, info, codes):
+    """Re-ranking 256 queries × 100 candidates asks for ~25k codes in one call (Milvus caps a query at 16,384)."""
+    adapter = make(info)
+    adapter.recreate()
+    many = sp.vstack([codes, codes]).tocsr()
+    upload(adapter, np.arange(2 * N), many, batch_size=5000, show_progress_bar=False)
+    back = adapter.retrieve(np.arange(2 * N)[::-1])
+    assert back.shape[0] == 2 * N and (np.diff(back.indptr) > 0).all()
+    np.testing.assert_allclose(back[-3:].toarray(), codes[:3][::-1].toarray(), rtol=1e-6)
+    adapter.close()
