@@ -52,8 +52,22 @@ def main() -> None:
     for backend in args.backends.split(","):
         report = work / f"{backend}.json"
         command = [
-            sys.executable, "-m", "sae_core.cli", "ingest", "--model", args.model, "--data", str(args.input),
-            "--backend", backend, "--collection", "million", "--path", str(work / backend), "--json", str(report),
+            sys.executable,
+            "-m",
+            "sae_core.cli",
+            "ingest",
+            "--model",
+            args.model,
+            "--data",
+            str(args.input),
+            "--backend",
+            backend,
+            "--collection",
+            "million",
+            "--path",
+            str(work / backend),
+            "--json",
+            str(report),
         ]
         done = subprocess.run(command, stderr=subprocess.PIPE, text=True)
         if done.returncode:

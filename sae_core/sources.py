@@ -1,4 +1,4 @@
-"""Dense vectors read in fixed batches from a .npy file (memory-mapped), a Parquet file (pyarrow) or
+"""Dense vectors read in fixed batches from a .npy file, a Parquet file (pyarrow) or
 an iterator, so an ingest of any size holds one batch at a time and a resumed one can skip the
 batches an engine already acknowledged. Row numbers in the input are the default ids: the same
 input gives the same ids every time, which makes re-sending a batch an idempotent upsert.
@@ -38,16 +38,30 @@ def identity(source: str | Path) -> dict[str, Any]:
 
 
 def _npy_batches(path: Path, d: int, batch_size: int, start: int) -> Iterator[Batch]:
+    """Plain reads at computed offsets, not a memory map: mapped pages count in the ingest's resident
+    memory until the kernel drops them, so a memory map makes RSS grow with the file."""
     try:
-        x = np.load(path, mmap_mode="r")
-    except (ValueError, OSError) as e:  # truncated or not a .npy: numpy says which
+        with path.open("rb") as f:
+            version = np.lib.format.read_magic(f)
+            header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in header:
+                raise ValueError(f"format version {version}")
+            shape, fortran, dtype = header[version](f)
+            offset = f.tell()
+    except (ValueError, OSError) as e:  # not a .npy: numpy says why
         raise SourceError(f"{path}: not a readable .npy file ({e})") from e
-    if x.ndim != 2 or x.shape[1] != d:
-        raise SourceError(f"{path}: shape {x.shape}, expected [n, {d}]")
-    for number in range(start, -(-x.shape[0] // batch_size)):
-        lo = number * batch_size
-        rows = np.asarray(x[lo : lo + batch_size], dtype=np.float32)
-        yield Batch(number, lo, np.arange(lo, lo + len(rows), dtype=np.int64), rows)
+    if len(shape) != 2 or shape[1] != d or fortran:
+        raise SourceError(f"{path}: shape {shape}{' (Fortran order)' if fortran else ''}, expected [n, {d}] C order")
+    row_bytes = d * dtype.itemsize
+    if path.stat().st_size < offset + shape[0] * row_bytes:
+        raise SourceError(f"{path}: truncated: {shape[0]} rows announced, {path.stat().st_size} bytes on disk")
+    with path.open("rb") as f:
+        for number in range(start, -(-shape[0] // batch_size)):
+            lo = number * batch_size
+            rows = min(batch_size, shape[0] - lo)
+            f.seek(offset + lo * row_bytes)
+            block = np.fromfile(f, dtype=dtype, count=rows * d).reshape(rows, d).astype(np.float32)
+            yield Batch(number, lo, np.arange(lo, lo + rows, dtype=np.int64), block)
 
 
 def _list_column(column, d: int, first_row: int) -> tuple[np.ndarray, dict[int, str]]:
