@@ -297,23 +297,27 @@ class OpenSearchAdapter:
         self._refresh()
         return int(self.client.count(index=self.index)["count"])
 
-    def _local_engine_pid(self) -> int | None:
-        return _local_engine_pid(self.client)
-
     def stats(self) -> dict[str, Any]:
         self._refresh()
-        primaries = self.client.indices.stats(index=self.index, metric="docs,store,segments")["_all"]["primaries"]
         return {
-            "engine": "opensearch",
-            "points": primaries["docs"]["count"],
-            "store_bytes": primaries["store"]["size_in_bytes"],
-            "segments": primaries["segments"]["count"],
+            **_index_figures(self.client, self.index),
             "source": self.source,
-            "engine_rss_bytes": rss_bytes(self._local_engine_pid()),
         }
 
     def close(self) -> None:
         self.client.close()
+
+
+def _index_figures(client: OpenSearch, index: str) -> dict[str, Any]:
+    """The engine's own figures for one index, and the node's resident memory when it is local."""
+    primaries = client.indices.stats(index=index, metric="docs,store,segments")["_all"]["primaries"]
+    return {
+        "engine": "opensearch",
+        "points": primaries["docs"]["count"],
+        "store_bytes": primaries["store"]["size_in_bytes"],
+        "segments": primaries["segments"]["count"],
+        "engine_rss_bytes": rss_bytes(_local_engine_pid(client)),
+    }
 
 
 def _local_engine_pid(client: OpenSearch) -> int | None:
@@ -605,14 +609,9 @@ class OpenSearchDenseAdapter:
 
     def stats(self) -> dict[str, Any]:
         self._refresh()
-        primaries = self.client.indices.stats(index=self.index, metric="docs,store,segments")["_all"]["primaries"]
         return {
-            "engine": "opensearch",
-            "points": primaries["docs"]["count"],
-            "store_bytes": primaries["store"]["size_in_bytes"],
-            "segments": primaries["segments"]["count"],
+            **_index_figures(self.client, self.index),
             "index": "hnsw-lucene",
-            "engine_rss_bytes": rss_bytes(_local_engine_pid(self.client)),
         }
 
     def close(self) -> None:
