@@ -174,6 +174,7 @@ class OpenSearchAdapter:
         self._unrefreshed = True
         self._refresh()
         self.client.indices.forcemerge(index=self.index, max_num_segments=1, request_timeout=MERGE_TIMEOUT_S)
+        self.client.indices.refresh(index=self.index)  # searchers (and stats) move to the merged segment
 
     def drop(self) -> None:
         self.client.indices.delete(index=self.index, ignore_unavailable=True)
@@ -580,6 +581,7 @@ class OpenSearchDenseAdapter:
         self._unrefreshed = True
         self._refresh()
         self.client.indices.forcemerge(index=self.index, max_num_segments=1, request_timeout=MERGE_TIMEOUT_S)
+        self.client.indices.refresh(index=self.index)  # searchers (and stats) move to the merged segment
 
     def search(self, queries: np.ndarray, top_k: int, filter: dict | None = None):
         """`filter` is OpenSearch query DSL, applied inside the k-NN search (Lucene filters while it walks)."""
