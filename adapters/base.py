@@ -20,8 +20,9 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 512
 
 
-class UnsupportedFeatureError(Exception):
-    """The engine cannot do what was asked (e.g. negative weights in OpenSearch rank_features)."""
+class UnsupportedFeatureError(ValueError):
+    """The engine cannot do what was asked (e.g. negative weights in OpenSearch rank_features): a
+    request this engine cannot take, so a `ValueError` to callers that catch bad input."""
 
 
 class ModelMismatchError(ValueError):
