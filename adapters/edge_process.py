@@ -61,11 +61,16 @@ class QdrantEdgeProcess:
         return rss_bytes(self.pid)
 
     def start(self) -> QdrantEdgeProcess:
-        # A Unix socket, not TCP: large replies go out as header + body, which Nagle's algorithm and
-        # delayed ACKs would hold back by tens of milliseconds on loopback TCP.
         self.path.mkdir(parents=True, exist_ok=True)
         reap_stale(self._pidfile)
-        self._socket = tempfile.mktemp(prefix="saevdb-edge-", suffix=".sock")
+        # A Unix socket, not TCP: large replies go out as header + body, which Nagle's algorithm and
+        # delayed ACKs would hold back by tens of milliseconds on loopback TCP. It lives in the data
+        # folder (removed with it; a crashed run's is removed here) unless that path is too long for
+        # a socket, under a new name each start: manager proxies cache connections by address.
+        for stale in self.path.glob("engine-*.sock"):
+            stale.unlink(missing_ok=True)
+        inside = tempfile.mktemp(prefix="engine-", suffix=".sock", dir=self.path.absolute())
+        self._socket = inside if len(inside) < 100 else tempfile.mktemp(prefix="saevdb-edge-", suffix=".sock")
         authkey = os.urandom(16)
         env = {**os.environ, _AUTHKEY_ENV: authkey.hex()}
         self._process = subprocess.Popen([sys.executable, "-m", "adapters.edge_process", self._socket], env=env)

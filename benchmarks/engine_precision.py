@@ -110,8 +110,8 @@ def main() -> None:
 
         from opensearchpy import OpenSearch
 
-        node_dir = tempfile.mkdtemp(prefix="saevdb-opensearch-")  # reachable by `nobody` under root
-        with OpenSearchNode(node_dir) as node:
+        Path(tmp).chmod(0o755)  # under root the node runs as `nobody`, who must reach its folder
+        with OpenSearchNode(Path(tmp) / "opensearch") as node:
             indices = {
                 source: adapter_class("opensearch")(info, OpenSearch(node.url), f"items_{source}", source=source)
                 for source in ("compact", "none", "full")

@@ -82,6 +82,7 @@ def main() -> None:
             flush=True,
         )
         subprocess.run(["rm", "-rf", str(work / backend)], check=False)
+    work.rmdir()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

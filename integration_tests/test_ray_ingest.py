@@ -3,14 +3,11 @@ engine reached by URL (the Milvus Lite 2.5 server)."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from adapters import ModelInfo, local_engine
-from integration_tests.launchers import skip_unless_runnable
+from adapters import ModelInfo
+from integration_tests.launchers import running, skip_unless_runnable
 from sae_core.encode import encode
 from sae_core.model_files import save_model
 
@@ -24,7 +21,7 @@ def test_ray_data_pipeline_writes_every_row(model, vectors, tmp_path):
     save_model(model, tmp_path / "model")
     ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
     try:
-        with local_engine("milvus", Path(tempfile.mkdtemp(prefix="saevdb-ray-"))) as engine:
+        with running("milvus") as engine:
             adapter = engine.sparse_adapter(ModelInfo.of(model), "items")
             adapter.recreate()
             dataset = ray.data.from_items([{"id": i, "embedding": v} for i, v in enumerate(vectors[:3000])])
