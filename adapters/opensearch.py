@@ -50,6 +50,7 @@ METADATA_KEY = "saevdb"
 # opensearch-py waits 10 s by default; a large bulk on a busy node, or merging HNSW graphs, takes longer.
 BULK_TIMEOUT_S = 120
 MERGE_TIMEOUT_S = 3600
+CLIENT_POOL = 16  # HTTP connections per client we create: concurrent searches share one adapter
 SOURCE_MODES = ("compact", "none", "full")
 # method → (field type, query type). neural_sparse and SEISMIC need the neural-search plugin.
 METHODS = {
@@ -156,7 +157,7 @@ class OpenSearchAdapter:
     @classmethod
     def from_url(cls, model: ModelInfo, url: str, index: str, **options) -> OpenSearchAdapter:
         """On an OpenSearch cluster at `url` (e.g. "http://opensearch:9200"; several: comma-separated)."""
-        return cls(model, OpenSearch(url.split(",")), index, **options)
+        return cls(model, OpenSearch(url.split(","), pool_maxsize=CLIENT_POOL), index, **options)
 
     def exists(self) -> bool:
         return bool(self.client.indices.exists(index=self.index))

@@ -319,16 +319,16 @@ class OpenSearchNode:
     def sparse_adapter(self, model, name: str, **options):
         from opensearchpy import OpenSearch
 
-        from adapters.opensearch import OpenSearchAdapter
+        from adapters.opensearch import CLIENT_POOL, OpenSearchAdapter
 
-        return OpenSearchAdapter(model, OpenSearch(self.url), name, **options)
+        return OpenSearchAdapter(model, OpenSearch(self.url, pool_maxsize=CLIENT_POOL), name, **options)
 
     def dense_adapter(self, d: int, name: str, **options):
         from opensearchpy import OpenSearch
 
-        from adapters.opensearch import OpenSearchDenseAdapter
+        from adapters.opensearch import CLIENT_POOL, OpenSearchDenseAdapter
 
-        return OpenSearchDenseAdapter(d, OpenSearch(self.url), name, **options)
+        return OpenSearchDenseAdapter(d, OpenSearch(self.url, pool_maxsize=CLIENT_POOL), name, **options)
 
     def __enter__(self) -> OpenSearchNode:
         return self.start()
