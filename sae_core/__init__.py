@@ -5,7 +5,9 @@ Names are imported on first use (PEP 562), so a process that needs only a light 
 child process checking a batch with `sae_core.validation`) does not load torch.
 """
 
+import sys
 from importlib import import_module
+from types import ModuleType
 
 _EXPORTS = {
     "SAEConfig": "sae_core.config",
@@ -28,6 +30,20 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+
+class _Package(ModuleType):
+    """`encode` and `evaluate` are both functions exported here and submodules: once a submodule is
+    imported, the import system would bind the module over the name. Refusing that binding keeps
+    `from sae_core import encode` the function (submodules stay reachable through `sys.modules`)."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _EXPORTS and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):

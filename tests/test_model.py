@@ -61,3 +61,13 @@ def test_query_projection_ranks_by_reconstruction(trained, clusters):
 def test_bad_config(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SparseAutoencoder(SAEConfig(**kwargs))
+
+
+def test_package_exports_stay_functions_after_their_submodules_load():
+    """`sae_core.encode` / `sae_core.evaluate` are also submodule names; the exports must win."""
+    import sae_core.encode
+    import sae_core.evaluate  # noqa: F401
+    from sae_core import encode, evaluate
+
+    assert callable(encode) and callable(evaluate)
+    assert encode.__module__ == "sae_core.encode" and evaluate.__module__ == "sae_core.evaluate"
