@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from adapters import ModelInfo, local_engine, upload
 from adapters.collection import SparseCollection
+from adapters.process import allocated_bytes
 from sae_core.encode import encode
 from sae_core.model import SparseAutoencoder
 from sae_core.search import exact_topk
@@ -47,10 +48,6 @@ class CompareConfig:
     rerank: int = 100
     clients: int = 4
     batch_size: int = 1000
-
-
-def _folder_bytes(folder: Path) -> int:
-    return sum(f.stat().st_blocks * 512 for f in folder.rglob("*") if f.is_file())
 
 
 def _latencies(search, queries: np.ndarray, show: bool, desc: str) -> np.ndarray:
@@ -146,7 +143,7 @@ def _run_sparse(backend, model, database, codes, queries, truth, config, encode_
                 rows[mode].update(memory, rss_after_queries_bytes=engine.rss_bytes())
             stats = adapter.stats()
             for row in rows.values():
-                row.update(engine_stats=stats, disk_bytes=_folder_bytes(folder))
+                row.update(engine_stats=stats, disk_bytes=allocated_bytes(folder))
             return rows
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -185,7 +182,7 @@ def _run_dense(backend, database, queries, truth, config, show) -> dict:
                 optimize_seconds=optimize_s,
                 rss_after_queries_bytes=engine.rss_bytes(),
                 engine_stats=adapter.stats(),
-                disk_bytes=_folder_bytes(folder),
+                disk_bytes=allocated_bytes(folder),
             )
             return row
     finally:

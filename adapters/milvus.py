@@ -35,6 +35,11 @@ GET_CHUNK = 8192
 METADATA_KEY = "saevdb"
 
 
+def _count(client: MilvusClient, collection: str, timeout: int | None = None) -> int:
+    """Stored rows, counted by the engine (num_entities would include deleted ones until compaction)."""
+    return int(client.query(collection, filter="", output_fields=["count(*)"], timeout=timeout)[0]["count(*)"])
+
+
 class MilvusAdapter:
     """A Milvus collection of k-sparse codes.
 
@@ -207,11 +212,7 @@ class MilvusAdapter:
 
     def count(self) -> int:
         self._check_model()
-        return int(
-            self.client.query(self.collection, filter="", output_fields=["count(*)"], timeout=self.timeout)[0][
-                "count(*)"
-            ]
-        )
+        return _count(self.client, self.collection, self.timeout)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -348,7 +349,7 @@ class MilvusDenseAdapter:
         return pad_results([[(int(hit["id"]), hit["distance"]) for hit in hits] for hits in results], top_k)
 
     def count(self) -> int:
-        return int(self.client.query(self.collection, filter="", output_fields=["count(*)"])[0]["count(*)"])
+        return _count(self.client, self.collection)
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -172,10 +172,8 @@ class OpenSearchAdapter:
 
     def optimize(self) -> None:
         """Make everything searchable and merge to one segment, as after a bulk load."""
-        self._unrefreshed = True
-        self._refresh()
-        self.client.indices.forcemerge(index=self.index, max_num_segments=1, request_timeout=MERGE_TIMEOUT_S)
-        self.client.indices.refresh(index=self.index)  # searchers (and stats) move to the merged segment
+        _merge_to_one_segment(self.client, self.index)
+        self._unrefreshed = False
 
     def drop(self) -> None:
         self.client.indices.delete(index=self.index, ignore_unavailable=True)
@@ -308,6 +306,14 @@ class OpenSearchAdapter:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _merge_to_one_segment(client: OpenSearch, index: str) -> None:
+    """Refresh (buffered documents become segments), merge to one, refresh again so searchers and
+    stats move to the merged segment."""
+    client.indices.refresh(index=index)
+    client.indices.forcemerge(index=index, max_num_segments=1, request_timeout=MERGE_TIMEOUT_S)
+    client.indices.refresh(index=index)
 
 
 def _index_figures(client: OpenSearch, index: str) -> dict[str, Any]:
@@ -579,10 +585,8 @@ class OpenSearchDenseAdapter:
 
     def optimize(self) -> None:
         """Make everything searchable and merge to one segment, so one HNSW graph serves each query."""
-        self._unrefreshed = True
-        self._refresh()
-        self.client.indices.forcemerge(index=self.index, max_num_segments=1, request_timeout=MERGE_TIMEOUT_S)
-        self.client.indices.refresh(index=self.index)  # searchers (and stats) move to the merged segment
+        _merge_to_one_segment(self.client, self.index)
+        self._unrefreshed = False
 
     def search(self, queries: np.ndarray, top_k: int, filter: dict | None = None):
         """`filter` is OpenSearch query DSL, applied inside the k-NN search (Lucene filters while it walks)."""

@@ -20,6 +20,11 @@ def rss_bytes(pid: int | None) -> int | None:
     return psutil.Process(pid).memory_info().rss if pid else None
 
 
+def allocated_bytes(folder: Path) -> int:
+    """Disk a folder really uses: allocated blocks, not apparent sizes (Qdrant preallocates sparse files)."""
+    return sum(f.stat().st_blocks * 512 for f in folder.rglob("*") if f.is_file())
+
+
 def reap_stale(pidfile: Path) -> None:
     """Kill the engine a crashed parent left running on this data (recorded in `pidfile`): two
     engines on one data folder would corrupt it. A pid reused by another process is left alone."""

@@ -18,7 +18,7 @@ import qdrant_edge as edge
 import scipy.sparse as sp
 
 from adapters.base import ModelInfo, check_batch, check_dense_batch, check_queries, pad_results, rows_to_csr
-from adapters.process import rss_bytes
+from adapters.process import allocated_bytes, rss_bytes
 from sae_core.validation import check_embeddings
 
 VECTOR_NAME = "sae"
@@ -29,11 +29,6 @@ DATATYPES = {
     "float16": edge.VectorStorageDatatype.Float16,
     "uint8": edge.VectorStorageDatatype.Uint8,
 }
-
-
-def _allocated_bytes(folder: Path) -> int:
-    """Allocated blocks, not apparent sizes: Qdrant preallocates sparse mmap files."""
-    return sum(f.stat().st_blocks * 512 for f in folder.rglob("*") if f.is_file())
 
 
 class QdrantEdgeAdapter:
@@ -132,7 +127,7 @@ class QdrantEdgeAdapter:
         return {
             "engine": "qdrant-edge",
             "points": self.count(),
-            "disk_bytes": _allocated_bytes(self.path),
+            "disk_bytes": allocated_bytes(self.path),
             "datatype": self.datatype,
             "engine_rss_bytes": rss_bytes(os.getpid()),  # in-process: the engine shares this process
         }
@@ -209,7 +204,7 @@ class QdrantEdgeDenseAdapter:
             "engine": "qdrant-edge",
             "points": info.points_count,
             "indexed_vectors": info.indexed_vectors_count,
-            "disk_bytes": _allocated_bytes(self.path),
+            "disk_bytes": allocated_bytes(self.path),
             "engine_rss_bytes": rss_bytes(os.getpid()),
         }
 

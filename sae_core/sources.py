@@ -121,12 +121,20 @@ def _iterator_batches(items: Iterable, d: int, batch_size: int, start: int) -> I
     """Re-batch an iterator of arrays `[m, d]` (or `(ids, array)` pairs) into `batch_size` rows."""
     pending_ids: list[np.ndarray] = []
     pending: list[np.ndarray] = []
-    first_row, number, held = 0, 0, 0
-    row = 0
+    held, row, number = 0, 0, 0
 
-    def flush() -> Batch:
-        ids, vectors = np.concatenate(pending_ids)[:batch_size], np.concatenate(pending)[:batch_size]
-        return Batch(number, first_row, ids, vectors)
+    def cut(final: bool) -> Iterator[Batch]:
+        """Join what is held once and hand out whole batches from it (and, at the end, the rest)."""
+        nonlocal held, number
+        ids, vectors = np.concatenate(pending_ids), np.concatenate(pending)
+        first = row - held
+        done = held if final else held - held % batch_size
+        for lo in range(0, done, batch_size):
+            if number >= start:
+                yield Batch(number, first + lo, ids[lo : lo + batch_size], vectors[lo : lo + batch_size])
+            number += 1
+        pending_ids[:], pending[:] = [ids[done:]], [vectors[done:]]
+        held -= done
 
     for item in items:
         ids, vectors = item if isinstance(item, tuple) else (None, item)
@@ -138,17 +146,10 @@ def _iterator_batches(items: Iterable, d: int, batch_size: int, start: int) -> I
         pending_ids.append(ids)
         pending.append(vectors)
         held += len(vectors)
-        while held >= batch_size:
-            batch = flush()
-            if number >= start:
-                yield batch
-            rest_ids, rest = np.concatenate(pending_ids)[batch_size:], np.concatenate(pending)[batch_size:]
-            pending_ids[:], pending[:] = [rest_ids], [rest]
-            held -= batch_size
-            first_row += batch_size
-            number += 1
-    if held and number >= start:
-        yield flush()
+        if held >= batch_size:
+            yield from cut(final=False)
+    if held:
+        yield from cut(final=True)
 
 
 def read_batches(
