@@ -102,20 +102,20 @@ class QdrantEdgeProcess:
         """Close every shard (flushing it), then end the child."""
         for adapter in self._adapters:
             adapter.close()
-        self._adapters.clear()
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(timeout=30)
-        self._process = None
-        Path(self._socket).unlink(missing_ok=True)
-        self._pidfile.unlink(missing_ok=True)
+        self._end(graceful=True)
 
     def kill(self) -> None:
         """End the engine abruptly, as a crash would: no flush, no close."""
+        self._end(graceful=False)
+
+    def _end(self, graceful: bool) -> None:
         self._adapters.clear()
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait()
+        if self._process is not None and self._process.poll() is None:
+            if graceful:
+                self._process.terminate()
+            else:
+                self._process.kill()
+            self._process.wait(timeout=30)
         self._process = None
         Path(self._socket).unlink(missing_ok=True)
         self._pidfile.unlink(missing_ok=True)
