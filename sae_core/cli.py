@@ -295,7 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--query-k", type=int, default=None, help="non-zeros per query (default: the model's k)")
     v.add_argument("--rerank", type=int, default=100, help="re-rank this many candidates by q·x̂ (0: off)")
-    v.add_argument("--value-dtype", choices=("float32", "float16"), default="float16")
+    v.add_argument(
+        "--value-dtype",
+        choices=("float32", "float16", "uint8"),
+        default="float16",
+        help="how the engine stores values; uint8 = one global scale, as Qdrant's uint8 storage",
+    )
     v.add_argument("--baselines", nargs="*", default=None, help="subset of baselines to run")
     v.add_argument("--seed", type=int, default=0, help="query sample seed when no rows were held out")
     _add_json(v)

@@ -33,3 +33,12 @@ def quantize_uint8(codes: sp.csr_matrix, scale: float) -> sp.csr_matrix:
         raise ValueError("uint8 storage takes non-negative codes: encode with signed=False")
     out.data = np.clip(np.rint(out.data * scale), 1, 255).astype(np.float32)
     return out
+
+
+def stored_uint8(codes: sp.csr_matrix, quantile: float = 0.999) -> sp.csr_matrix:
+    """Codes as a uint8 field holds them, divided back by their scale: the engine ranks by these
+    up to one global factor, and a client decoding them for re-ranking sees these values."""
+    scale = uint8_scale(codes, quantile)
+    out = quantize_uint8(codes, scale)
+    out.data /= scale
+    return out

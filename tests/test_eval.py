@@ -3,8 +3,10 @@ import pytest
 import scipy.sparse as sp
 
 from sae_core.baselines import BASELINES
+from sae_core.config import SAEConfig
 from sae_core.evaluate import EvalConfig, bytes_per_vector, evaluate
 from sae_core.metrics import ndcg_at, recall_at
+from sae_core.model import SparseAutoencoder
 from sae_core.search import exact_topk
 
 
@@ -28,6 +30,7 @@ def test_exact_topk_dense_and_sparse_agree_and_exclude_self():
 
 def test_bytes_per_vector():
     assert bytes_per_vector(32, 4096, "float16") == 128
+    assert bytes_per_vector(42, 4096, "uint8") == 126
     assert bytes_per_vector(32, 100_000, "float32") == 256
 
 
@@ -54,7 +57,20 @@ def test_report_has_the_promised_keys(trained, clusters):
     assert report["modes"]["symmetric"]["recall_at_10"] > 0.2
 
 
+def test_uint8_values_rank_close_to_float16(trained, clusters):
+    config = {"rerank": 20, "baselines": ()}
+    half = evaluate(trained, clusters, np.arange(50), np.arange(50, 3000), EvalConfig(**config))
+    byte = evaluate(trained, clusters, np.arange(50), np.arange(50, 3000), EvalConfig(value_dtype="uint8", **config))
+    assert byte["bytes_per_vector"] == half["bytes_per_vector"] * 3 // 4
+    assert byte["recall_at_10"] >= half["recall_at_10"] - 0.05
+
+
 def test_unknown_baseline_and_mode_are_rejected(trained, clusters):
+    with pytest.raises(ValueError, match="value dtype"):
+        evaluate(trained, clusters, np.arange(5), np.arange(5, 100), EvalConfig(value_dtype="int4"))
+    signed = SparseAutoencoder(SAEConfig(d=trained.config.d, h=trained.config.h, k=trained.config.k, signed=True))
+    with pytest.raises(ValueError, match="non-negative"):
+        evaluate(signed, clusters, np.arange(5), np.arange(5, 100), EvalConfig(value_dtype="uint8"))
     with pytest.raises(ValueError, match="unknown baselines"):
         evaluate(trained, clusters, np.arange(5), np.arange(5, 100), EvalConfig(baselines=("nope",)))
     with pytest.raises(ValueError, match="query mode"):
