@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sae_core.config import SAEConfig
-from sae_core.data import BUILTIN, load_embeddings
+from sae_core.data import BUILTIN, load_embeddings, wordnet_path
 from sae_core.evaluate import QUERY_MODES, EvalConfig, evaluate
 from sae_core.model_files import fingerprint, load_model, load_training_record, save_model
 from sae_core.report import format_report
@@ -24,7 +24,13 @@ logger = logging.getLogger("saevdb")
 
 
 def _data_id(source: str) -> str:
-    """How a data source is recorded, so eval can tell whether it is the training data."""
+    """How a data source is recorded, so eval can tell whether it is the training data. The built-in
+    WordNet set is a file: its name and its path are the same data."""
+    if source == "wordnet":
+        try:
+            return str(wordnet_path().resolve())
+        except FileNotFoundError:
+            return source
     return source if source in BUILTIN else str(Path(source).resolve())
 
 
@@ -114,7 +120,7 @@ def cmd_encode(args: argparse.Namespace) -> dict:
 def _queries(args: argparse.Namespace, n: int) -> tuple[np.ndarray, np.ndarray, str]:
     """Held-out rows when the model was trained on this data, else a seeded sample of rows."""
     record = load_training_record(args.model)
-    if record and record["data"] == _data_id(args.data) and record["rows"] == n:
+    if record and _data_id(record["data"]) == _data_id(args.data) and record["rows"] == n:
         held = np.asarray(record["held_out_rows"], dtype=np.int64)
         if args.queries > held.size:
             raise ValueError(

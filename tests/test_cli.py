@@ -53,6 +53,20 @@ def test_eval_uses_held_out_rows_and_writes_required_keys(ws, capsys):
     assert "recall@10" in capsys.readouterr().out
 
 
+def test_wordnet_by_name_and_by_path_is_the_same_data(ws, monkeypatch):
+    monkeypatch.setenv("SAEVDB_WORDNET", str(ws / "x.npy"))  # a stand-in file, not the real set
+    assert saevdb(f"train --data wordnet --hidden 64 --k 4 --epochs 1 --holdout 100 --out {ws}/wn --quiet") == 0
+    assert (
+        saevdb(
+            f"eval --model {ws}/wn --data {ws}/x.npy --queries 20 --baselines --value-dtype uint8 "
+            f"--quiet --json {ws}/wn.json"
+        )
+        == 0
+    )
+    report = json.loads((ws / "wn.json").read_text())
+    assert report["query_source"].startswith("rows held out") and report["bytes_per_vector"] == 12
+
+
 def test_eval_on_other_data_samples_queries(ws, clusters):
     np.save(ws / "other.npy", clusters[::-1])
     assert (
