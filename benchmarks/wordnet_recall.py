@@ -1,6 +1,7 @@
 """Recall-vs-bytes curve on WordNet–MiniLM: one SAE per k, each next to the baselines at its bytes.
 
     .venv/bin/python benchmarks/wordnet_recall.py --out runs/wordnet [--ks 8 16 32 64] [--hidden 4096]
+        [--value-dtype float16|uint8] [more `saevdb train` options]
 
 Trains through the real CLI (`saevdb train`, default schedule, 1,000 rows held out, 100,000 of the
 others sampled for training) and evaluates
@@ -19,8 +20,9 @@ from sae_core.cli import main as saevdb
 from sae_core.data import wordnet_path
 
 
-def run_one(data: Path, out: Path, hidden: int, k: int, extra: list[str]) -> dict:
+def run_one(data: Path, out: Path, hidden: int, k: int, value_dtype: str, extra: list[str]) -> dict:
     model = out / f"h{hidden}_k{k}"
+    report = model / ("report.json" if value_dtype == "float16" else f"report_{value_dtype}.json")
     if not (model / "model.safetensors").is_file():
         code = saevdb(
             [
@@ -52,15 +54,17 @@ def run_one(data: Path, out: Path, hidden: int, k: int, extra: list[str]) -> dic
             str(data),
             "--queries",
             "1000",
+            "--value-dtype",
+            value_dtype,
             "--quiet",
             "--json",
-            str(model / "report.json"),
+            str(report),
         ]
     ):
         raise SystemExit(f"eval k={k} failed")
     return {
         "train": json.loads((model / "train.json").read_text()),
-        "report": json.loads((model / "report.json").read_text()),
+        "report": json.loads(report.read_text()),
     }
 
 
@@ -94,10 +98,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/wordnet"))
     parser.add_argument("--ks", type=int, nargs="+", default=[8, 16, 32, 64])
     parser.add_argument("--hidden", type=int, default=4096)
+    parser.add_argument("--value-dtype", choices=("float16", "uint8"), default="float16")
     parser.add_argument("--data", type=Path, default=None, help="WordNet .npy (default: $SAEVDB_WORDNET, ../shared)")
     args, extra = parser.parse_known_args()
     data = wordnet_path(args.data)
-    summary = {k: run_one(data, args.out, args.hidden, k, extra) for k in args.ks}
+    summary = {k: run_one(data, args.out, args.hidden, k, args.value_dtype, extra) for k in args.ks}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"{'k':>4}{'bytes':>7}{'train s':>9}  sae recall@10 by mode | best baseline at equal bytes")

@@ -64,6 +64,7 @@ def cmd_train(args: argparse.Namespace) -> dict:
         "data": _data_id(args.data),
         "rows": int(x.shape[0]),
         "held_out_rows": held_out.tolist(),
+        "trained_rows": int(rows.size),
         "train": asdict(train),
         "result": result.to_dict(),
         "seconds": seconds,
