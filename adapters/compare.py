@@ -31,6 +31,7 @@ from adapters.collection import SparseCollection
 from adapters.process import allocated_bytes
 from sae_core.encode import encode
 from sae_core.model import SparseAutoencoder
+from sae_core.query import default_query_k
 from sae_core.search import exact_topk
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class CompareConfig:
     backends: tuple[str, ...] = ("qdrant", "milvus", "opensearch")
     top_k: int = 10
     rerank: int = 100
+    query_k: int | None = None
     clients: int = 4
     batch_size: int = 1000
 
@@ -137,7 +139,7 @@ def _run_sparse(backend, model, database, codes, queries, truth, config, encode_
             }
             rows = {}
             for mode, depth in (("sparse", 0), ("sparse+rerank", config.rerank)):
-                collection = SparseCollection(adapter, model, rerank=depth)
+                collection = SparseCollection(adapter, model, query_k=config.query_k, rerank=depth)
                 search = lambda q, c=collection: c.search(q, config.top_k)  # noqa: E731
                 rows[mode] = {**_timings(search, queries, truth, config, show, f"{backend} {mode}"), **ingest}
                 rows[mode].update(memory, rss_after_queries_bytes=engine.rss_bytes())
@@ -209,7 +211,11 @@ def compare(
         "queries": int(len(queries)),
         "model": {**ModelInfo.of(model).to_dict(), "bytes_per_vector": model.config.k * 4},
         "headline_mode": HEADLINE_MODE,
-        "config": {**config.__dict__, "backends": list(config.backends)},
+        "config": {
+            **config.__dict__,
+            "backends": list(config.backends),
+            "query_k": config.query_k or default_query_k(model.config),
+        },
         "backends": {},
     }
     for backend in config.backends:

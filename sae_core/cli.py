@@ -180,7 +180,7 @@ def cmd_compare(args: argparse.Namespace) -> dict:
         train = TrainConfig(epochs=args.epochs) if args.epochs else TrainConfig()
         logger.info("no --model: training %s on the %d database rows (queries held out)", sae, n)
         model, _ = build_and_fit(database, sae, train, show_progress_bar=not args.quiet)
-    config = CompareConfig(backends=backends, rerank=args.rerank, clients=args.clients)
+    config = CompareConfig(backends=backends, rerank=args.rerank, query_k=args.query_k, clients=args.clients)
     report = compare(model, database, queries, config, show_progress_bar=not args.quiet)
     report.update(data=args.data, fingerprint=fingerprint(model))
     print(format_compare(report))
@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=EvalConfig.query_mode,
         help="which mode's figures are the headline keys (all are reported)",
     )
-    v.add_argument("--query-k", type=int, default=None, help="non-zeros per query (default: the model's k)")
+    v.add_argument("--query-k", type=int, default=None, help="non-zeros per query (default: 4 x the model's k)")
     v.add_argument("--rerank", type=int, default=100, help="re-rank this many candidates by q·x̂ (0: off)")
     v.add_argument(
         "--value-dtype",
@@ -323,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--k", type=int, default=32, help="non-zeros per code when training")
     c.add_argument("--epochs", type=int, default=None, help=f"when training (default {TrainConfig.epochs})")
     c.add_argument("--rerank", type=int, default=100, help="candidates re-ranked by q·x̂ in sparse+rerank mode")
+    c.add_argument("--query-k", type=int, default=None, help="non-zeros per query (default: 4 x the model's k)")
     c.add_argument("--clients", type=int, default=4, help="concurrent clients for the second QPS figure")
     c.add_argument("--seed", type=int, default=0, help="query / database sample seed")
     c.add_argument("--plot", type=Path, default=None, help="write recall vs RAM per vector as PNG")

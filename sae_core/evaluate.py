@@ -23,7 +23,7 @@ from sae_core.encode import encode
 from sae_core.metrics import ndcg_at, recall_at
 from sae_core.model import SparseAutoencoder
 from sae_core.quantize import stored_uint8
-from sae_core.query import QUERY_MODES, query_vectors
+from sae_core.query import QUERY_MODES, default_query_k, query_vectors
 from sae_core.search import exact_topk, rerank
 from sae_core.validation import check_embeddings
 
@@ -38,7 +38,7 @@ VALUE_BYTES = {"uint8": 1, "float16": 2, "float32": 4}
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """What to measure. `query_k=None` means the model's k; `rerank=0` turns re-ranking off.
+    """What to measure. `query_k=None` means `default_query_k` (4 × the model's k); `rerank=0` turns re-ranking off.
     `query_mode` (with its re-ranked variant when `rerank`) gives the report's headline figures."""
 
     query_mode: str = "asymmetric_nonneg"
@@ -86,9 +86,8 @@ def evaluate(
     cfg = config or EvalConfig()
     sae = model.config
     data = check_embeddings(data, sae.d, name="evaluation data")
-    kq = cfg.query_k or sae.k
-    if not 0 < kq <= sae.h:
-        raise ValueError(f"query k={kq} must be in 1..h={sae.h}")
+    if cfg.query_k is not None and not 0 < cfg.query_k <= sae.h:
+        raise ValueError(f"query k={cfg.query_k} must be in 1..h={sae.h}")
     if cfg.value_dtype not in VALUE_BYTES:
         raise ValueError(f"value dtype must be one of {sorted(VALUE_BYTES)}, got {cfg.value_dtype!r}")
     if cfg.value_dtype == "uint8" and sae.signed:
@@ -108,7 +107,7 @@ def evaluate(
     decoder = model.decoder.detach().cpu().numpy()
     modes = {}
     for mode in QUERY_MODES:
-        weights = query_vectors(model, queries, mode, kq)
+        weights = query_vectors(model, queries, mode, cfg.query_k or default_query_k(sae, mode))
         found, _ = exact_topk(weights, codes, max(DEPTH, cfg.rerank), exclude=query_rows)
         modes[mode] = _scores(truth, found[:, :DEPTH])
         if cfg.rerank:
@@ -130,7 +129,7 @@ def evaluate(
         "rows": int(data.shape[0]),
         "queries": int(len(query_rows)),
         "model": {"d": sae.d, "h": sae.h, "k": sae.k, "signed": sae.signed},
-        "query_k": kq,
+        "query_k": cfg.query_k or default_query_k(sae, cfg.query_mode),
         "value_dtype": cfg.value_dtype,
         "mean_nonzeros": float(codes.nnz / codes.shape[0]),
         "bytes_per_vector": budget,

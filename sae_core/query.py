@@ -13,11 +13,24 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from sae_core.config import SAEConfig
 from sae_core.encode import encode
 from sae_core.model import SparseAutoencoder
 from sae_core.validation import check_embeddings
 
 QUERY_MODES = ("symmetric", "asymmetric", "asymmetric_nonneg")
+
+QUERY_K_FACTOR = 4
+"""Default query non-zeros per stored non-zero. A query is not stored, so only search time pays for
+more of its weights: on WordNet–MiniLM (h=4096, k=32) 4k query weights lift the engine's own
+recall@10 from 0.50 to 0.63 and the re-ranked one from 0.738 to 0.763, next to the 0.766 of
+scoring every item by its reconstruction."""
+
+
+def default_query_k(config: SAEConfig, mode: str = "asymmetric_nonneg") -> int:
+    """Non-zeros per query when the caller names none: `QUERY_K_FACTOR × k` (at most h) for the
+    asymmetric modes; k for a symmetric query, whose own code is what the encoder was trained for."""
+    return config.k if mode == "symmetric" else min(config.h, QUERY_K_FACTOR * config.k)
 
 
 def _sparsify(weights: np.ndarray, k: int, nonneg: bool) -> sp.csr_matrix:

@@ -6,6 +6,7 @@ import torch
 
 from sae_core.encode import encode
 from sae_core.model import SparseAutoencoder
+from sae_core.query import default_query_k
 
 
 def test_csr_has_at_most_k_positive_entries_per_row(trained, clusters):
@@ -36,6 +37,13 @@ def test_batching_does_not_change_codes(trained, clusters):
 def test_query_k_differs_from_item_k(trained, clusters):
     codes = encode(trained, clusters[:10], k=20, show_progress_bar=False)
     assert 8 < np.diff(codes.indptr).max() <= 20
+
+
+def test_default_query_k_is_wider_for_asymmetric_queries(trained):
+    cfg = trained.config
+    assert default_query_k(cfg, "asymmetric_nonneg") == default_query_k(cfg, "asymmetric") == 4 * cfg.k
+    assert default_query_k(cfg, "symmetric") == cfg.k
+    assert default_query_k(replace(cfg, h=2 * cfg.k)) == 2 * cfg.k  # never beyond h
 
 
 def test_float16_values_are_rounded_like_the_engine_stores_them(trained, clusters):
