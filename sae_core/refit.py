@@ -13,8 +13,8 @@ import torch
 RIDGE = 1e-4
 """Added to the Gram diagonal: keeps the system solvable when two chosen rows nearly coincide."""
 
-CHUNK = 256
-"""Rows solved together: their gathered decoder rows (`CHUNK × k × d` floats, 12 MB at k=32, d=384)
+CHUNK = 64
+"""Rows solved together: their gathered decoder rows (`CHUNK × k × d` floats, 3 MB at k=32, d=384)
 stay in cache; gathering a whole 4,096-row batch at once wrote 200 MB and took twice as long."""
 
 
@@ -28,13 +28,16 @@ def least_squares_values(idx: torch.Tensor, target: torch.Tensor, decoder: torch
         nonneg: clamp negative solutions to 0 (the non-negative coding rule); in practice well
             under 1% of values are negative, and clamping them costs no measurable recall.
     """
-    ridge = RIDGE * torch.eye(idx.shape[1], device=idx.device)
+    k = idx.shape[1]
+    ridge = RIDGE * torch.eye(k, device=idx.device)
     parts = []
     with torch.autocast(idx.device.type, enabled=False):  # a k × k solve needs float32 even on GPU
         for lo in range(0, idx.shape[0], CHUNK):
-            atoms = decoder[idx[lo : lo + CHUNK]].float()  # [chunk, k, d]
-            gram = atoms @ atoms.transpose(1, 2) + ridge
-            rhs = (atoms @ target[lo : lo + CHUNK].float().unsqueeze(-1)).squeeze(-1)
-            parts.append(torch.linalg.solve(gram, rhs))
+            # The target rides along as row k + 1, so one batched product gives the Gram matrix and
+            # the right-hand side: a separate batched mat-vec cost as much as the Gram itself.
+            rows = torch.cat([decoder[idx[lo : lo + CHUNK]].float(), target[lo : lo + CHUNK].float().unsqueeze(1)], 1)
+            products = rows[:, :k] @ rows.transpose(1, 2)  # [chunk, k, k + 1]
+            factor, _ = torch.linalg.cholesky_ex(products[:, :, :k] + ridge)  # SPD thanks to the ridge
+            parts.append(torch.cholesky_solve(products[:, :, k:], factor).squeeze(-1))
     values = torch.cat(parts)
     return values.clamp_min(0) if nonneg else values
