@@ -35,8 +35,8 @@ class SparseCollection:
         query_mode: see `sae_core.query`; "asymmetric_nonneg" works on every engine.
         query_k: non-zeros per query (default: `sae_core.query.default_query_k`, 4 × the model's k).
         rerank: fetch this many engine candidates and reorder them by `q̄ · x̂`, decoded from their
-            stored codes (0: the engine's order). On WordNet–MiniLM this lifts recall@10 from 0.50
-            to 0.74 at 128 bytes per vector.
+            stored codes (0: the engine's order). On WordNet–MiniLM (h=4096, k=32, 128 bytes per
+            vector, default query width) this lifts recall@10 from 0.62 to 0.76.
         batch_size: vectors per upsert.
 
     Example:
