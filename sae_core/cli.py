@@ -257,7 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a TopK sparse autoencoder on dense embeddings")
     t.add_argument("--data", required=True, help=data_help)
-    t.add_argument("--hidden", type=int, default=4096, help="latent width h")
+    t.add_argument(
+        "--hidden",
+        type=int,
+        default=4096,
+        help="latent width h; up to 65536 costs no more bytes per code (uint16 indices). On 100k+ rows"
+        " 16384 with --epochs 12 gives more recall in the same training time, encoding 2.7x slower",
+    )
     t.add_argument("--k", type=int, default=32, help="non-zeros per code")
     t.add_argument("--signed", action="store_true", help="signed codes (Qdrant only); default non-negative")
     t.add_argument(
