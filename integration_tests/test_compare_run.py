@@ -24,6 +24,7 @@ def test_compare_writes_report_and_plot(tmp_path):
     assert code == 0
     result = json.loads(report.read_text())
     assert result["n"] == 2000 and set(result["backends"]) == set(BACKENDS)
+    assert result["config"]["query_k"] == 32  # the default 4k
     for backend in BACKENDS:
         row = result["backends"][backend]
         assert all(key in row for key in REQUIRED)
@@ -31,6 +32,16 @@ def test_compare_writes_report_and_plot(tmp_path):
         assert row["modes"]["dense"]["recall_at_10"] > 0.9
         assert 0.2 < row["recall_at_10"] <= 1.0
     assert plot.stat().st_size > 10_000
+
+
+def test_compare_takes_a_query_width(tmp_path):
+    skip_unless_runnable("qdrant")
+    data = tmp_path / "x.npy"
+    np.save(data, synthetic_clusters(n=600, d=16, clusters=10, noise=0.4, seed=6))
+    report = tmp_path / "report.json"
+    argv = f"compare --data {data} --n 500 --queries 20 --backends qdrant --query-k 5 --json {report}"
+    assert saevdb([*argv.split(), "--hidden", "64", "--k", "4", "--epochs", "1", "--quiet"]) == 0
+    assert json.loads(report.read_text())["config"]["query_k"] == 5
 
 
 def test_compare_refuses_bad_sizes(tmp_path, capsys):
