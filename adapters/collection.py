@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from adapters.base import BATCH_SIZE, ModelInfo, SparseAdapter
 from sae_core.encode import encode
 from sae_core.model import SparseAutoencoder
-from sae_core.query import QUERY_MODES, default_query_k, query_vectors
+from sae_core.query import QUERY_MODES, query_vectors
 from sae_core.search import rerank
 from sae_core.validation import check_embeddings
 
@@ -61,11 +61,7 @@ class SparseCollection:
         if getattr(adapter, "model", info) != info:
             raise ValueError("the adapter was built for another model")
         self.adapter, self.model, self.device = adapter, model, device
-        self.query_mode, self.query_k, self.batch_size = (
-            query_mode,
-            query_k or default_query_k(model.config, query_mode),
-            batch_size,
-        )
+        self.query_mode, self.query_k, self.batch_size = query_mode, query_k, batch_size
         self.rerank = rerank
 
     def _check(self, ids: Sequence[int], dense: np.ndarray, payloads: Sequence[dict] | None) -> np.ndarray:

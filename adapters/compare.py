@@ -214,7 +214,7 @@ def compare(
         "config": {
             **config.__dict__,
             "backends": list(config.backends),
-            "query_k": config.query_k or default_query_k(model.config),
+            "query_k": config.query_k or default_query_k(model.config, "asymmetric_nonneg"),
         },
         "backends": {},
     }

@@ -238,9 +238,7 @@ class MilvusIngestHook:
     def __init__(self, client: MilvusClient, model, vector_field: str = "vector", query_k: int | None = None):
         self._client, self._model, self._vector_field = client, model, vector_field
         self._info = ModelInfo.of(model)
-        from sae_core.query import default_query_k
-
-        self._query_k = query_k or default_query_k(model.config)
+        self._query_k = query_k
         self._adapters: dict[str, MilvusAdapter] = {}
 
     def __getattr__(self, name: str):

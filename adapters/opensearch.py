@@ -354,9 +354,7 @@ class OpenSearchIngestHook:
     def __init__(self, client: OpenSearch, model, vector_field: str = "embedding", query_k: int | None = None):
         self._client, self._model, self._vector_field = client, model, vector_field
         self._info = ModelInfo.of(model)
-        from sae_core.query import default_query_k
-
-        self._query_k = query_k or default_query_k(model.config)
+        self._query_k = query_k
         self._adapters: dict[str, OpenSearchAdapter] = {}
         self.indices = _HookedIndices(self)
 

@@ -179,13 +179,13 @@ class QdrantIngestHook:
     """
 
     def __init__(self, client: QdrantClient, model, query_mode: str = "asymmetric", query_k: int | None = None):
-        from sae_core.query import QUERY_MODES, default_query_k
+        from sae_core.query import QUERY_MODES
 
         if query_mode not in QUERY_MODES:
             raise ValueError(f"query_mode must be one of {QUERY_MODES}, got {query_mode!r}")
         self._client, self._model = client, model
         self._info = ModelInfo.of(model)
-        self._query_mode, self._query_k = query_mode, query_k or default_query_k(model.config, query_mode)
+        self._query_mode, self._query_k = query_mode, query_k
         self._adapters: dict[str, QdrantAdapter] = {}
 
     def __getattr__(self, name: str):

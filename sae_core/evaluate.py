@@ -38,8 +38,9 @@ VALUE_BYTES = {"uint8": 1, "float16": 2, "float32": 4}
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """What to measure. `query_k=None` means `default_query_k` (4 × the model's k); `rerank=0` turns re-ranking off.
-    `query_mode` (with its re-ranked variant when `rerank`) gives the report's headline figures."""
+    """What to measure. `query_k=None` means `default_query_k` (4k, or k for symmetric queries);
+    `rerank=0` turns re-ranking off. `query_mode` (with its re-ranked variant when `rerank`) gives
+    the report's headline figures."""
 
     query_mode: str = "asymmetric_nonneg"
     query_k: int | None = None
@@ -107,7 +108,7 @@ def evaluate(
     decoder = model.decoder.detach().cpu().numpy()
     modes = {}
     for mode in QUERY_MODES:
-        weights = query_vectors(model, queries, mode, cfg.query_k or default_query_k(sae, mode))
+        weights = query_vectors(model, queries, mode, cfg.query_k)
         found, _ = exact_topk(weights, codes, max(DEPTH, cfg.rerank), exclude=query_rows)
         modes[mode] = _scores(truth, found[:, :DEPTH])
         if cfg.rerank:

@@ -46,9 +46,11 @@ def _sparsify(weights: np.ndarray, k: int, nonneg: bool) -> sp.csr_matrix:
     return out
 
 
-def query_vectors(model: SparseAutoencoder, queries: np.ndarray, mode: str, k: int) -> sp.csr_matrix:
-    """`[q, d]` dense queries → `[q, h]` sparse query weights for `mode` (see module docstring)."""
+def query_vectors(model: SparseAutoencoder, queries: np.ndarray, mode: str, k: int | None = None) -> sp.csr_matrix:
+    """`[q, d]` dense queries → `[q, h]` sparse query weights for `mode` (see module docstring), with
+    k non-zeros per row; None means `default_query_k`."""
     queries = check_embeddings(queries, model.config.d, name="queries")
+    k = k or default_query_k(model.config, mode)
     if not 0 < k <= model.config.h:
         raise ValueError(f"query k={k} must be in 1..h={model.config.h}")
     if mode == "symmetric":
