@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sae_core.config import SAEConfig
-from sae_core.refit import least_squares_values
+from sae_core.refit import iterative_least_squares_values
 from sae_core.topk import topk_codes
 
 
@@ -49,7 +49,9 @@ class SparseAutoencoder(nn.Module):
         pre = self.encoder(xn - self.pre_bias)
         idx, values = topk_codes(pre, k or self.config.k, self.config.signed)
         if self.config.refit:
-            values = least_squares_values(idx, xn - self.pre_bias, self.decoder, nonneg=not self.config.signed)
+            values = iterative_least_squares_values(
+                idx, xn - self.pre_bias, self.decoder, values, nonneg=not self.config.signed
+            )
         return idx, values
 
     def encode(self, x: torch.Tensor, k: int | None = None) -> torch.Tensor:

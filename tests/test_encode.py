@@ -1,3 +1,4 @@
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -27,9 +28,12 @@ def test_exactly_k_entries_without_clamping(trained, clusters, rule):
     assert (np.diff(codes.indptr) == 8).all()
 
 
-def test_batching_does_not_change_codes(trained, clusters):
+@pytest.mark.parametrize("batch_size,slice_rows", [(33, None), (1000, 64)])
+def test_batching_does_not_change_codes(trained, clusters, monkeypatch, batch_size, slice_rows):
     a = encode(trained, clusters[:1000], batch_size=1000, show_progress_bar=False)
-    b = encode(trained, clusters[:1000], batch_size=33, show_progress_bar=False)
+    if slice_rows:  # cache-sized CPU slices inside a batch, as at h=4,096
+        monkeypatch.setattr(sys.modules["sae_core.encode"], "CPU_SLICE_BYTES", slice_rows * 4 * trained.config.h)
+    b = encode(trained, clusters[:1000], batch_size=batch_size, show_progress_bar=False)
     assert (a != 0).sum() == (b != 0).sum()
     assert abs(a - b).max() < 1e-4  # BLAS blocking may change the last float bits, not the codes
 
