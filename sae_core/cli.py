@@ -8,12 +8,12 @@ import json
 import logging
 import sys
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import numpy as np
 
-from sae_core.config import SAEConfig
+from sae_core.config import SUPPORTS, SAEConfig
 from sae_core.data import BUILTIN, load_embeddings, wordnet_path
 from sae_core.evaluate import QUERY_MODES, EvalConfig, evaluate
 from sae_core.model_files import fingerprint, load_model, load_training_record, save_model
@@ -21,6 +21,11 @@ from sae_core.report import format_report
 from sae_core.train import TrainConfig, build_and_fit
 
 logger = logging.getLogger("saevdb")
+
+SUPPORT_HELP = (
+    "how codes choose their k latents: topk (the encoder, one matmul) or pursuit (matching pursuit"
+    " with the decoder: +0.06 recall@10 on WordNet at the same bytes, encoding ~8x slower)"
+)
 
 
 def _data_id(source: str) -> str:
@@ -44,7 +49,9 @@ def _split(n: int, holdout: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def cmd_train(args: argparse.Namespace) -> dict:
     x = load_embeddings(args.data)
-    sae = SAEConfig(d=int(x.shape[1]), h=args.hidden, k=args.k, signed=args.signed, refit=not args.no_refit)
+    sae = SAEConfig(
+        d=int(x.shape[1]), h=args.hidden, k=args.k, signed=args.signed, refit=not args.no_refit, support=args.support
+    )
     defaults = TrainConfig()
     train = TrainConfig(
         **{
@@ -142,6 +149,8 @@ def _queries(args: argparse.Namespace, n: int) -> tuple[np.ndarray, np.ndarray, 
 
 def cmd_eval(args: argparse.Namespace) -> dict:
     model = load_model(args.model)
+    if args.support is not None:  # measure the other rule on the same weights; nothing is saved
+        model.config = replace(model.config, support=args.support)
     x = load_embeddings(args.data)
     queries, train_rows, source = _queries(args, x.shape[0])
     config = EvalConfig(
@@ -269,8 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--no-refit",
         action="store_true",
-        help="keep the encoder's own values instead of least squares: encodes 2x faster, lower recall",
+        help="keep the encoder's own values instead of least squares: encodes 1.2x faster, lower recall",
     )
+    t.add_argument("--support", choices=SUPPORTS, default="topk", help=SUPPORT_HELP)
     t.add_argument("--out", type=Path, required=True, help="model folder (resumes from its checkpoint)")
     t.add_argument("--holdout", type=int, default=1000, help="rows kept out of training for eval's queries")
     t.add_argument("--train-rows", type=int, default=None, help="train on a seeded sample of this many other rows")
@@ -306,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=EvalConfig.query_mode,
         help="which mode's figures are the headline keys (all are reported)",
     )
+    v.add_argument("--support", choices=SUPPORTS, default=None, help="override the model's rule: " + SUPPORT_HELP)
     v.add_argument("--query-k", type=int, default=None, help="non-zeros per query (default: 4 x the model's k)")
     v.add_argument("--rerank", type=int, default=100, help="re-rank this many candidates by q·x̂ (0: off)")
     v.add_argument(

@@ -9,6 +9,14 @@ from pathlib import Path
 FORMAT_VERSION = 1
 """Bumped whenever the meaning of saved weights or config fields changes; loading checks it."""
 
+SUPPORTS = ("topk", "pursuit")
+"""How a code's k latents are chosen: the encoder's TopK (one matmul) or matching pursuit
+against the residual with the decoder (`sae_core.pursuit`: closer codes, several matmuls)."""
+
+ADDED_FIELDS = {"support": "topk"}
+"""Fields added after format 1 and their defaults. They are written only when they differ from
+the default, so the config files and fingerprints of folders saved before them stay valid."""
+
 
 @dataclass(frozen=True)
 class SAEConfig:
@@ -23,6 +31,8 @@ class SAEConfig:
         normalize: scale inputs to unit length before encoding, so codes score cosine similarity.
         refit: replace the encoder's values by least-squares values for the chosen latents
             (`sae_core.refit`); the support is unchanged, reconstructions get much closer.
+        support: one of `SUPPORTS`; training always uses TopK, this says how codes are encoded.
+            Pursuit always solves least squares for its values.
         version: file-format version, checked on load.
     """
 
@@ -32,6 +42,7 @@ class SAEConfig:
     signed: bool = False
     normalize: bool = True
     refit: bool = True
+    support: str = "topk"
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -41,9 +52,12 @@ class SAEConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.k > self.h:
             raise ValueError(f"k={self.k} must not exceed h={self.h}")
+        if self.support not in SUPPORTS:
+            raise ValueError(f"support must be one of {SUPPORTS}, got {self.support!r}")
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        raw = {name: value for name, value in asdict(self).items() if ADDED_FIELDS.get(name, object()) != value}
+        return json.dumps(raw, indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str, source: str | Path = "<string>") -> SAEConfig:

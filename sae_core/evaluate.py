@@ -129,7 +129,7 @@ def evaluate(
         "headline_mode": headline,
         "rows": int(data.shape[0]),
         "queries": int(len(query_rows)),
-        "model": {"d": sae.d, "h": sae.h, "k": sae.k, "signed": sae.signed},
+        "model": {"d": sae.d, "h": sae.h, "k": sae.k, "signed": sae.signed, "support": sae.support},
         "query_k": cfg.query_k or default_query_k(sae, cfg.query_mode),
         "value_dtype": cfg.value_dtype,
         "mean_nonzeros": float(codes.nnz / codes.shape[0]),

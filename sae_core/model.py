@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sae_core.config import SAEConfig
+from sae_core.pursuit import pursuit_codes
 from sae_core.refit import iterative_least_squares_values
 from sae_core.topk import topk_codes
 
@@ -44,8 +45,11 @@ class SparseAutoencoder(nn.Module):
 
     def encode_topk(self, x: torch.Tensor, k: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """`[n, d]` → `(indices [n, k], values [n, k])`, the form that is stored: TopK chooses the
-        latents, then (with `config.refit`) least squares sets their values."""
+        latents, then (with `config.refit`) least squares sets their values; or, with
+        `config.support == "pursuit"`, matching pursuit chooses them and sets their values."""
         xn = self.preprocess(x)
+        if self.config.support == "pursuit":
+            return pursuit_codes(xn - self.pre_bias, self.decoder, k or self.config.k, self.config.signed)
         pre = self.encoder(xn - self.pre_bias)
         idx, values = topk_codes(pre, k or self.config.k, self.config.signed)
         if self.config.refit:

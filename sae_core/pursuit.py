@@ -1,0 +1,46 @@
+"""Matching pursuit: choose a code's support against the residual instead of in one shot.
+
+The encoder's TopK picks all k latents from one linear map of the input, blind to how the chosen
+decoder rows overlap. Pursuit picks a few latents at a time by their decoder rows' correlation with
+what is still unexplained, re-solving the values after each pick (orthogonal matching pursuit,
+several atoms per step). On WordNet–MiniLM with the same h=4096, k=32 model it raises the mean
+reconstruction cosine from 0.900 to 0.930 and recall@10 from 0.762 to 0.822, in the same bytes;
+it costs STEPS products with the decoder where TopK costs one with the encoder.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from sae_core.losses import sparse_decode
+from sae_core.refit import iterative_least_squares_values
+
+STEPS = 8
+"""Products with the decoder per batch; each step adds ⌈k / STEPS⌉ latents. On WordNet–MiniLM
+(h=4096, k=32), 32 / 16 / 8 / 4 steps (1 / 2 / 4 / 8 latents each): recall@10 0.829 (exact
+solves) / 0.826 / 0.822 / not run, reconstruction cosine 0.935 / 0.933 / 0.930 / 0.922. Eight keep most
+of the gain at a quarter of the cost of one latent at a time."""
+
+
+@torch.no_grad()
+def pursuit_codes(
+    target: torch.Tensor, decoder: torch.Tensor, k: int, signed: bool, steps: int = STEPS
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(indices [n, k], values [n, k])` chosen greedily to rebuild `target [n, d]` (`x̄ - b_pre`).
+
+    Non-negative rule: a latent is picked for a positive correlation with the residual and its
+    value is clamped at 0 as after TopK; signed rule: by |correlation|, values keep their sign.
+    """
+    n, per_step = target.shape[0], -(-k // steps)
+    idx = torch.empty(n, 0, dtype=torch.long, device=target.device)
+    values = target.new_zeros(n, 0)
+    residual = target
+    while idx.shape[1] < k:
+        scores = residual @ decoder.T
+        scores = (scores.abs() if signed else scores).float().scatter_(1, idx, float("-inf"))
+        new = scores.topk(min(per_step, k - idx.shape[1]), dim=1, sorted=False).indices
+        idx = torch.cat([idx, new], 1)
+        start = torch.cat([values, values.new_zeros(new.shape)], 1)  # earlier values carry over
+        values = iterative_least_squares_values(idx, target, decoder, start, nonneg=not signed)
+        residual = target - sparse_decode(idx, values, decoder.float(), 0)
+    return idx, values

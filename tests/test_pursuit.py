@@ -1,0 +1,52 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from sae_core.config import SAEConfig
+from sae_core.encode import encode
+from sae_core.model import SparseAutoencoder
+
+
+def _with_support(model: SparseAutoencoder, **changes) -> SparseAutoencoder:
+    other = SparseAutoencoder(replace(model.config, **changes))
+    other.load_state_dict(model.state_dict())
+    return other.eval()
+
+
+def _reconstruction_cosine(model: SparseAutoencoder, x: np.ndarray) -> float:
+    with torch.no_grad():
+        xt = torch.from_numpy(x)
+        return torch.nn.functional.cosine_similarity(model(xt)[1], model.preprocess(xt)).mean().item()
+
+
+def test_pursuit_codes_are_k_sparse_non_negative_and_closer(trained, clusters):
+    pursuit = _with_support(trained, support="pursuit")
+    codes = encode(pursuit, clusters[:500], show_progress_bar=False)
+    nnz = np.diff(codes.indptr)
+    assert (nnz <= 8).all() and nnz.mean() > 6 and (codes.data > 0).all()
+    assert _reconstruction_cosine(pursuit, clusters[:500]) > _reconstruction_cosine(trained, clusters[:500])
+
+
+def test_signed_pursuit_keeps_signs(trained, clusters):
+    codes = encode(_with_support(trained, support="pursuit", signed=True), clusters[:200], show_progress_bar=False)
+    assert (np.diff(codes.indptr) == 8).all() and (codes.data < 0).any()
+
+
+def test_pursuit_batches_agree(trained, clusters):
+    pursuit = _with_support(trained, support="pursuit")
+    a = encode(pursuit, clusters[:300], batch_size=300, show_progress_bar=False)
+    b = encode(pursuit, clusters[:300], batch_size=7, show_progress_bar=False)
+    assert (a != 0).sum() == (b != 0).sum() and abs(a - b).max() < 1e-4
+
+
+def test_default_support_is_not_written_so_older_fingerprints_hold():
+    assert "support" not in SAEConfig(d=4, h=8, k=2).to_json()
+    config = SAEConfig(d=4, h=8, k=2, support="pursuit")
+    assert SAEConfig.from_json(config.to_json()) == config
+
+
+def test_unknown_support_is_refused():
+    with pytest.raises(ValueError, match="support must be one of"):
+        SAEConfig(d=4, h=8, k=2, support="omp")
