@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ import torch
 from tqdm.auto import trange
 
 from sae_core.config import SAEConfig
+from sae_core.dictionary import refine_decoder
 from sae_core.losses import auxk_loss, cosine_loss, similarity_distillation_loss, sparse_decode
 from sae_core.model import SparseAutoencoder
 from sae_core.refit import least_squares_values
@@ -26,7 +27,8 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Schedule and loss weights. Defaults are the measured choice on WordNet–MiniLM (see README)."""
+    """Schedule and loss weights. Defaults are the measured choice on WordNet–MiniLM (see README).
+    `pursuit_rounds`: closed-form decoder refits after SGD for pursuit models (`sae_core.dictionary`)."""
 
     epochs: int = 20
     batch_size: int = 1024
@@ -38,6 +40,7 @@ class TrainConfig:
     auxk_weight: float = 1 / 32
     k_aux: int = 256
     dead_after_samples: int = 200_000
+    pursuit_rounds: int = 3
     distill_weight: float = 0.0
     teacher_temperature: float = 0.05
     student_temperature: float = 0.05
@@ -47,12 +50,14 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a run reports: final mean losses of the last epoch and the dead-latent fraction."""
+    """What a run reports: final mean losses of the last epoch, the dead-latent fraction and, for a
+    pursuit model, the reconstruction cosine of the training rows before each decoder round."""
 
     epochs_run: int
     reconstruction_loss: float
     distill_loss: float
     dead_fraction: float
+    pursuit_cosines: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -179,11 +184,17 @@ def fit(
             )
     model.eval()
     done = max(1, steps_per_epoch)
+    dead = dead_fraction(model, cfg.dead_after_samples)
+    # After the last checkpoint: a resumed run repeats these rounds from the same SGD decoder.
+    cosines = []
+    if model.config.support == "pursuit" and cfg.pursuit_rounds:
+        cosines = refine_decoder(model, x, rows, cfg.pursuit_rounds, show_progress_bar=show_progress_bar)
     return TrainResult(
         epochs_run=cfg.epochs - start_epoch,
         reconstruction_loss=recon_sum / done,
         distill_loss=distill_sum / done,
-        dead_fraction=dead_fraction(model, cfg.dead_after_samples),
+        dead_fraction=dead,
+        pursuit_cosines=cosines,
     )
 
 

@@ -53,6 +53,19 @@ def test_eval_uses_held_out_rows_and_writes_required_keys(ws, capsys):
     assert "recall@10" in capsys.readouterr().out
 
 
+def test_eval_can_measure_pursuit_on_a_topk_model(ws):
+    assert (
+        saevdb(
+            f"eval --model {ws}/model --data {ws}/x.npy --queries 50 --baselines --support pursuit "
+            f"--quiet --json {ws}/pursuit.json"
+        )
+        == 0
+    )
+    report = json.loads((ws / "pursuit.json").read_text())
+    assert report["model"]["support"] == "pursuit"
+    assert json.loads((ws / "model" / "config.json").read_text()).get("support") is None  # nothing saved
+
+
 def test_wordnet_by_name_and_by_path_is_the_same_data(ws, monkeypatch):
     monkeypatch.setenv("SAEVDB_WORDNET", str(ws / "x.npy"))  # a stand-in file, not the real set
     assert saevdb(f"train --data wordnet --hidden 64 --k 4 --epochs 1 --holdout 100 --out {ws}/wn --quiet") == 0

@@ -7,6 +7,7 @@ import torch
 from sae_core.config import SAEConfig
 from sae_core.encode import encode
 from sae_core.model import SparseAutoencoder
+from sae_core.train import TrainConfig, build_and_fit
 
 
 def _with_support(model: SparseAutoencoder, **changes) -> SparseAutoencoder:
@@ -50,3 +51,14 @@ def test_default_support_is_not_written_so_older_fingerprints_hold():
 def test_unknown_support_is_refused():
     with pytest.raises(ValueError, match="support must be one of"):
         SAEConfig(d=4, h=8, k=2, support="omp")
+
+
+def test_training_a_pursuit_model_refits_its_decoder(clusters):
+    model, result = build_and_fit(
+        clusters,
+        SAEConfig(d=32, h=256, k=8, support="pursuit"),
+        TrainConfig(epochs=3, batch_size=256, pursuit_rounds=2),
+        show_progress_bar=False,
+    )
+    assert len(result.pursuit_cosines) == 2 and result.pursuit_cosines[1] > result.pursuit_cosines[0]
+    assert torch.allclose(model.decoder.norm(dim=1), torch.ones(256), atol=1e-5)
