@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from sae_core import SAEConfig, SparseAutoencoder, encode
+from sae_core.config import SUPPORTS
 
 
 def plain_matmul(x: np.ndarray, weight: torch.Tensor, batch_size: int, device: str, dtype) -> None:
@@ -45,10 +46,12 @@ def main() -> None:
         default=True,
         help="least-squares values (the default model) or the encoder's own",
     )
+    parser.add_argument("--support", choices=SUPPORTS, default="topk", help="how codes choose their latents")
     args = parser.parse_args()
     dtype = None if args.dtype == "float32" else getattr(torch, args.dtype)
     x = np.random.default_rng(0).standard_normal((args.rows, args.d)).astype(np.float32)
-    model = SparseAutoencoder(SAEConfig(d=args.d, h=args.hidden, k=args.k, refit=args.refit)).to(args.device)
+    sae = SAEConfig(d=args.d, h=args.hidden, k=args.k, refit=args.refit, support=args.support)
+    model = SparseAutoencoder(sae).to(args.device)
     weight = model.encoder.weight.detach()
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     timings = {"encode": [], "matmul": []}
@@ -75,6 +78,7 @@ def main() -> None:
         "shape": [args.d, args.hidden],
         "k": args.k,
         "refit": args.refit,
+        "support": args.support,
         "torch_threads": torch.get_num_threads(),
         "encode_rows_per_s": round(args.rows / med["encode"]),
         "matmul_rows_per_s": round(args.rows / med["matmul"]),

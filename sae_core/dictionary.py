@@ -29,6 +29,10 @@ rarely; a latent no code uses keeps its old row."""
 BATCH = 16_384
 """Rows whose targets are formed at once while accumulating ZᵀT."""
 
+MAX_ROWS = 200_000
+"""Rows the refit reads (a seeded sample beyond that): held in memory as float32, 300 MB at d=384,
+and with k=32 over 6 million code entries, some 400 per latent at h=16,384."""
+
 
 @torch.no_grad()
 def refine_decoder(
@@ -39,6 +43,8 @@ def refine_decoder(
     if model.config.support != "pursuit":
         raise ValueError(f"decoder refinement is for pursuit models; this one uses {model.config.support!r}")
     device = model.decoder.device
+    if rows.size > MAX_ROWS:
+        rows = np.sort(np.random.default_rng(0).choice(rows, MAX_ROWS, replace=False))
     data = np.asarray(x[rows], dtype=np.float32)
     cosines = []
     for round_ in range(rounds):

@@ -1,3 +1,4 @@
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -5,6 +6,7 @@ import pytest
 import torch
 
 from sae_core.config import SAEConfig
+from sae_core.dictionary import refine_decoder
 from sae_core.encode import encode
 from sae_core.model import SparseAutoencoder
 from sae_core.train import TrainConfig, build_and_fit
@@ -62,3 +64,14 @@ def test_training_a_pursuit_model_refits_its_decoder(clusters):
     )
     assert len(result.pursuit_cosines) == 2 and result.pursuit_cosines[1] > result.pursuit_cosines[0]
     assert torch.allclose(model.decoder.norm(dim=1), torch.ones(256), atol=1e-5)
+
+
+def test_refinement_reads_a_sample_of_many_rows(trained, clusters, monkeypatch):
+    monkeypatch.setattr(sys.modules["sae_core.dictionary"], "MAX_ROWS", 300)
+    model = _with_support(trained, support="pursuit")
+    assert len(refine_decoder(model, clusters, np.arange(clusters.shape[0]), rounds=1)) == 1
+
+
+def test_refinement_is_for_pursuit_models(trained, clusters):
+    with pytest.raises(ValueError, match="pursuit models"):
+        refine_decoder(trained, clusters, np.arange(10), rounds=1)
