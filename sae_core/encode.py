@@ -42,7 +42,9 @@ def _batches(x: np.ndarray, batch_size: int, device: torch.device):
     copy_stream = torch.cuda.Stream(device) if cuda else None
     pending = None
     for start in range(0, x.shape[0], batch_size):
-        host = torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size], dtype=np.float32))
+        rows = np.ascontiguousarray(x[start : start + batch_size], dtype=np.float32)
+        # A read-only float32 memory map comes through as a view; torch warns on those, so copy it.
+        host = torch.from_numpy(rows if rows.flags.writeable else rows.copy())
         with torch.cuda.stream(copy_stream) if cuda else nullcontext():
             staged = (host.pin_memory() if cuda else host).to(device, non_blocking=cuda)
         if pending is not None:
