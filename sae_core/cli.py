@@ -24,7 +24,7 @@ logger = logging.getLogger("saevdb")
 
 SUPPORT_HELP = (
     "how codes choose their k latents: topk (the encoder, one matmul) or pursuit (matching pursuit"
-    " with the decoder: +0.06 recall@10 on WordNet at the same bytes, encoding ~8x slower)"
+    " with the decoder: +0.07 recall@10 on WordNet at the same bytes, encoding ~6.5x slower)"
 )
 
 
