@@ -15,7 +15,8 @@ from __future__ import annotations
 import warnings
 
 import torch
-import torch.nn.functional as F
+
+from sae_core.losses import sparse_decode
 
 RIDGE = 1e-4
 """Added to the Gram diagonal: keeps the system solvable when two chosen rows nearly coincide."""
@@ -97,14 +98,13 @@ def iterative_least_squares_values(
             """`[n, d]` → `[n, k]`: each chosen decoder row's dot product with its item's row."""
             return torch.sparse.sampled_addmm(pattern, rows, decoder.T).values().view(n, k)
 
-        def decode(values: torch.Tensor) -> torch.Tensor:
-            return F.embedding_bag(idx, decoder, per_sample_weights=values, mode="sum")
-
         def gram(values: torch.Tensor) -> torch.Tensor:
-            return correlate(decode(values)) + RIDGE * values
+            return correlate(sparse_decode(idx, values, decoder, 0)) + RIDGE * values
 
         values = initial.float().clone()
-        residual = correlate(target - decode(values)) - RIDGE * values  # W_S t - (W_S W_Sᵀ + λI) v
+        residual = (
+            correlate(target - sparse_decode(idx, values, decoder, 0)) - RIDGE * values
+        )  # W_S t - (W_S W_Sᵀ + λI) v
         direction = residual.clone()
         norm = residual.square().sum(1, keepdim=True)
         for _ in range(steps):

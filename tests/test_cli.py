@@ -13,6 +13,12 @@ def saevdb(command: str) -> int:
     return main(shlex.split(command))
 
 
+def eval_report(ws, options: str, name: str) -> dict:
+    """Run `saevdb eval` with these options, quietly, and return the JSON report it wrote."""
+    assert saevdb(f"eval {options} --quiet --json {ws}/{name}") == 0
+    return json.loads((ws / name).read_text())
+
+
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory, clusters):
     root = tmp_path_factory.mktemp("cli")
@@ -39,14 +45,9 @@ def test_encode_writes_csr_npz(ws):
 
 
 def test_eval_uses_held_out_rows_and_writes_required_keys(ws, capsys):
-    assert (
-        saevdb(
-            f"eval --model {ws}/model --data {ws}/x.npy --queries 50 --baselines pca_int8 sign_1bit "
-            f"--quiet --json {ws}/report.json"
-        )
-        == 0
+    report = eval_report(
+        ws, f"--model {ws}/model --data {ws}/x.npy --queries 50 --baselines pca_int8 sign_1bit", "report.json"
     )
-    report = json.loads((ws / "report.json").read_text())
     assert report["query_source"].startswith("rows held out")
     assert {"recall_at_10", "bytes_per_vector", "compression_ratio", "baselines"} <= set(report)
     assert set(report["baselines"]["pca_int8"]) >= {"recall_at_10", "bytes_per_vector"}
@@ -54,14 +55,9 @@ def test_eval_uses_held_out_rows_and_writes_required_keys(ws, capsys):
 
 
 def test_eval_can_measure_pursuit_on_a_topk_model(ws):
-    assert (
-        saevdb(
-            f"eval --model {ws}/model --data {ws}/x.npy --queries 50 --baselines --support pursuit "
-            f"--quiet --json {ws}/pursuit.json"
-        )
-        == 0
+    report = eval_report(
+        ws, f"--model {ws}/model --data {ws}/x.npy --queries 50 --baselines --support pursuit", "pursuit.json"
     )
-    report = json.loads((ws / "pursuit.json").read_text())
     assert report["model"]["support"] == "pursuit"
     assert json.loads((ws / "model" / "config.json").read_text()).get("support") is None  # nothing saved
 
@@ -69,24 +65,15 @@ def test_eval_can_measure_pursuit_on_a_topk_model(ws):
 def test_wordnet_by_name_and_by_path_is_the_same_data(ws, monkeypatch):
     monkeypatch.setenv("SAEVDB_WORDNET", str(ws / "x.npy"))  # a stand-in file, not the real set
     assert saevdb(f"train --data wordnet --hidden 64 --k 4 --epochs 1 --holdout 100 --out {ws}/wn --quiet") == 0
-    assert (
-        saevdb(
-            f"eval --model {ws}/wn --data {ws}/x.npy --queries 20 --baselines --value-dtype uint8 "
-            f"--quiet --json {ws}/wn.json"
-        )
-        == 0
+    report = eval_report(
+        ws, f"--model {ws}/wn --data {ws}/x.npy --queries 20 --baselines --value-dtype uint8", "wn.json"
     )
-    report = json.loads((ws / "wn.json").read_text())
     assert report["query_source"].startswith("rows held out") and report["bytes_per_vector"] == 12
 
 
 def test_eval_on_other_data_samples_queries(ws, clusters):
     np.save(ws / "other.npy", clusters[::-1])
-    assert (
-        saevdb(f"eval --model {ws}/model --data {ws}/other.npy --queries 20 --baselines --quiet --json {ws}/other.json")
-        == 0
-    )
-    report = json.loads((ws / "other.json").read_text())
+    report = eval_report(ws, f"--model {ws}/model --data {ws}/other.npy --queries 20 --baselines", "other.json")
     assert report["query_source"].startswith("sampled rows") and report["baselines"] == {}
 
 
