@@ -16,6 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from adapters.base import BATCH_SIZE, ModelInfo, SparseAdapter
+from sae_core.decode import rerank_vectors
 from sae_core.encode import encode
 from sae_core.model import SparseAutoencoder
 from sae_core.query import QUERY_MODES, query_vectors
@@ -34,9 +35,10 @@ class SparseCollection:
         device: where encoding runs ("cpu", "cuda").
         query_mode: see `sae_core.query`; "asymmetric_nonneg" works on every engine.
         query_k: non-zeros per query (default: `sae_core.query.default_query_k`, 4 × the model's k).
-        rerank: fetch this many engine candidates and reorder them by `q̄ · x̂`, decoded from their
-            stored codes (0: the engine's order). On WordNet–MiniLM (h=4096, k=32, 128 bytes per
-            vector, default query width) this lifts recall@10 from 0.62 to 0.76.
+        rerank: fetch this many engine candidates and reorder them by `q̄ · x̂/|x̂|`, the cosine
+            with their reconstructions decoded from the stored codes (0: the engine's order). On
+            WordNet–MiniLM (h=4096, k=32, 128 bytes per vector, default query width) this lifts
+            recall@10 from 0.63 to 0.77.
         batch_size: vectors per upsert.
 
     Example:
@@ -111,7 +113,7 @@ class SparseCollection:
     def search(self, dense_queries: np.ndarray, top_k: int = 10, filter: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """`[q, d]` dense queries → `(ids [q, top_k], scores [q, top_k])`, -1 / -inf where fewer match.
 
-        Scores are the engine's, or with `rerank` the cosine estimate `q̄ · x̂`."""
+        Scores are the engine's, or with `rerank` the cosine estimate `q̄ · x̂/|x̂|`."""
         dense_queries = check_embeddings(dense_queries, self.model.config.d, name="queries")
         weights = query_vectors(self.model, dense_queries, self.query_mode, self.query_k)
         ids, scores = self.adapter.search(weights, max(top_k, self.rerank), filter)
@@ -124,7 +126,7 @@ class SparseCollection:
         if unique.size == 0:
             return candidates[:, :top_k], np.full((len(candidates), top_k), -np.inf, dtype=np.float32)
         with torch.no_grad():
-            decoded = self.model.decode(torch.from_numpy(self.adapter.retrieve(unique).toarray())).numpy()
+            decoded = rerank_vectors(self.model, self.adapter.retrieve(unique))
             unit = self.model.preprocess(torch.from_numpy(np.asarray(queries, dtype=np.float32))).numpy()
         # Padding ids (-1) arrive as 0 and may miss `unique`; rerank scores them -inf anyway.
         return rerank(

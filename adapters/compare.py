@@ -3,7 +3,7 @@ engine's own dense index as the baseline, so a user sees the RAM saved and the r
 
 Each (backend, mode) runs in a fresh engine process in a fresh folder, so its resident-memory delta
 (empty → loaded) is its own. Modes: `sparse` (the engine's top-10 over the codes), `sparse+rerank`
-(its top-`rerank` re-ordered client-side by `q̄ · x̂`, the `SparseCollection` default) and `dense`
+(its top-`rerank` re-ordered client-side by `q̄ · x̂/|x̂|`, the `SparseCollection` default) and `dense`
 (float32 vectors in the engine's usual dense index: HNSW, or what the embedded build offers).
 
 Recall@10 counts a returned id as a true neighbour when its exact cosine with the query reaches the

@@ -1,8 +1,9 @@
 """Dense-compression baselines at a given byte budget per vector, all from faiss.
 
-Each baseline returns `(database, queries, bytes_per_vector)` where `database · queriesᵀ` is the
-score the baseline ranks by, so one exact search (`search.exact_topk`) serves them all.
-Vectors are unit-normalised first: every method then approximates cosine similarity.
+Each baseline returns `(database, queries, bytes_per_vector)`: its decoded items and the queries it
+scores them with. Evaluation ranks by the cosine of the two (`sae_core.evaluate`), so one exact
+search (`search.exact_topk`) serves them all. Vectors are unit-normalised first: every method then
+approximates cosine similarity.
 """
 
 from __future__ import annotations
@@ -37,14 +38,10 @@ def pca_int8(train, database, queries, budget):
 
 
 def truncation(train, database, queries, budget):
-    """Matryoshka-style: keep the first budget/4 dimensions (float32), renormalised."""
+    """Matryoshka-style: keep the first budget/4 dimensions (float32)."""
     m = max(1, min(budget // 4, train.shape[1]))
 
-    def cut(x: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(x[:, :m])
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-    return cut(database), cut(queries), 4 * m
+    return np.ascontiguousarray(database[:, :m]), np.ascontiguousarray(queries[:, :m]), 4 * m
 
 
 def int8_scalar(train, database, queries, budget):
@@ -68,7 +65,7 @@ def sign_1bit(train, database, queries, budget):
 
 def product_quantization(train, database, queries, budget):
     """faiss PQ with m byte-sized sub-quantizers, m the largest divisor of d within the budget;
-    asymmetric distance (raw query · decoded item), as IndexPQ with inner product scores."""
+    asymmetric distance (raw query against decoded items), as IndexPQ scores them."""
     d = train.shape[1]
     m = max(x for x in range(1, min(budget, d) + 1) if d % x == 0)
     pq = faiss.ProductQuantizer(d, m, 8)

@@ -13,7 +13,7 @@ SUPPORTS = ("topk", "pursuit")
 """How a code's k latents are chosen: the encoder's TopK (one matmul) or matching pursuit
 against the residual with the decoder (`sae_core.pursuit`: closer codes, several matmuls)."""
 
-ADDED_FIELDS = {"support": "topk"}
+ADDED_FIELDS = {"support": "topk", "pursuit_steps": 8}
 """Fields added after format 1 and their defaults. They are written only when they differ from
 the default, so the config files and fingerprints of folders saved before them stay valid."""
 
@@ -33,6 +33,12 @@ class SAEConfig:
             (`sae_core.refit`); the support is unchanged, reconstructions get much closer.
         support: one of `SUPPORTS`; training always uses TopK, this says how codes are encoded.
             Pursuit always solves least squares for its values.
+        pursuit_steps: products with the decoder per pursuit code, each adding ⌈k / steps⌉
+            latents: encoding time grows with it, and so does closeness where a step would add
+            many latents. WordNet–MiniLM, held-out reconstruction cosine (recall@10): h=4096 k=32,
+            32 / 16 / 8 / 4 steps 0.935 (0.829) / 0.933 (0.826) / 0.930 (0.822) / 0.922;
+            h=16384 k=42, 8 / 21 / 42 steps 0.965 / 0.971 / 0.973. The default keeps most of the
+            gain at k=32 for a quarter of the cost of one latent a step.
         version: file-format version, checked on load.
     """
 
@@ -43,10 +49,11 @@ class SAEConfig:
     normalize: bool = True
     refit: bool = True
     support: str = "topk"
+    pursuit_steps: int = 8
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        for name in ("d", "h", "k"):
+        for name in ("d", "h", "k", "pursuit_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")

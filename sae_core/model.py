@@ -49,7 +49,9 @@ class SparseAutoencoder(nn.Module):
         `config.support == "pursuit"`, matching pursuit chooses them and sets their values."""
         xn = self.preprocess(x)
         if self.config.support == "pursuit":
-            return pursuit_codes(xn - self.pre_bias, self.decoder, k or self.config.k, self.config.signed)
+            return pursuit_codes(
+                xn - self.pre_bias, self.decoder, k or self.config.k, self.config.signed, self.config.pursuit_steps
+            )
         pre = self.encoder(xn - self.pre_bias)
         idx, values = topk_codes(pre, k or self.config.k, self.config.signed)
         if self.config.refit:

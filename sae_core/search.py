@@ -30,7 +30,8 @@ def exact_topk(
         block_size: queries scored at once; memory is `block_size × n` floats.
 
     Returns:
-        `(ids [q, k] int64, scores [q, k] float32)`, best first.
+        `(ids [q, k] int64, scores [q, k] float32)`, best first; id -1 (score -inf) for an
+        excluded row when k reaches it.
     """
     k = min(k, database.shape[0])
     db_t = database.T.tocsr() if sp.issparse(database) else np.ascontiguousarray(database.T)
@@ -49,6 +50,7 @@ def exact_topk(
         order = np.argsort(-part_scores, axis=1, kind="stable")
         ids[start : start + block.shape[0]] = np.take_along_axis(part, order, axis=1)
         scores[start : start + block.shape[0]] = np.take_along_axis(part_scores, order, axis=1)
+    ids[scores == -np.inf] = -1  # an excluded row, reached only when k takes in every row
     return ids, scores
 
 
