@@ -60,6 +60,8 @@ def test_eval_can_measure_pursuit_on_a_topk_model(ws):
     )
     assert report["model"]["support"] == "pursuit"
     assert json.loads((ws / "model" / "config.json").read_text()).get("support") is None  # nothing saved
+    steps = f"--model {ws}/model --data {ws}/x.npy --queries 50 --baselines --support pursuit --pursuit-steps 1"
+    assert eval_report(ws, steps, "steps.json")["model"]["pursuit_steps"] == 1
 
 
 def test_wordnet_by_name_and_by_path_is_the_same_data(ws, monkeypatch):

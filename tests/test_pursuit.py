@@ -44,15 +44,24 @@ def test_pursuit_batches_agree(trained, clusters):
     assert (a != 0).sum() == (b != 0).sum() and abs(a - b).max() < 1e-4
 
 
+def test_more_pursuit_steps_give_closer_codes(trained, clusters):
+    coarse = _with_support(trained, support="pursuit", pursuit_steps=1)
+    fine = _with_support(trained, support="pursuit", pursuit_steps=8)
+    assert _reconstruction_cosine(fine, clusters[:500]) > _reconstruction_cosine(coarse, clusters[:500])
+
+
 def test_default_support_is_not_written_so_older_fingerprints_hold():
-    assert "support" not in SAEConfig(d=4, h=8, k=2).to_json()
-    config = SAEConfig(d=4, h=8, k=2, support="pursuit")
+    text = SAEConfig(d=4, h=8, k=2).to_json()
+    assert "support" not in text and "pursuit_steps" not in text
+    config = SAEConfig(d=4, h=8, k=2, support="pursuit", pursuit_steps=2)
     assert SAEConfig.from_json(config.to_json()) == config
 
 
-def test_unknown_support_is_refused():
+def test_unknown_support_and_bad_steps_are_refused():
     with pytest.raises(ValueError, match="support must be one of"):
         SAEConfig(d=4, h=8, k=2, support="omp")
+    with pytest.raises(ValueError, match="pursuit_steps must be a positive integer"):
+        SAEConfig(d=4, h=8, k=2, pursuit_steps=0)
 
 
 def test_training_a_pursuit_model_refits_its_decoder(clusters):
