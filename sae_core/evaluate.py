@@ -9,7 +9,7 @@ Every query mode of `sae_core.query` is measured, each also as `<mode>+rerank`: 
 `rerank` candidates reordered by q̄ · x̂/|x̂|, decoded from the stored codes client-side (no extra bytes).
 Baselines rank by the same kind of score, the cosine between the query and each item's stored
 form: their item norms cost no bytes either (a PQ code's norm is a sum of its centroids' norms),
-and it is the fair match (faiss PQ128×8 on WordNet–MiniLM: 0.900 by inner product, 0.920 by cosine).
+and it is the fair match (faiss PQ128×8 on WordNet–MiniLM: 0.900 by inner product, 0.919 by cosine).
 The headline is asymmetric_nonneg+rerank, the best measured on WordNet–MiniLM and accepted by every
 engine.
 """
