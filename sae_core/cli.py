@@ -1,4 +1,4 @@
-"""`saevdb` command line: train, encode, eval, compare. Each prints a short summary and, with
+"""`saevdb` command line: train, refine, encode, eval, compare, ingest. Each prints a short summary and, with
 `--json PATH`, writes the full result as JSON."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 
 from sae_core.config import SUPPORTS, SAEConfig
 from sae_core.data import BUILTIN, load_embeddings, wordnet_path
+from sae_core.dictionary import refine_decoder
 from sae_core.evaluate import QUERY_MODES, EvalConfig, evaluate
 from sae_core.model_files import fingerprint, load_model, load_training_record, save_model
 from sae_core.report import format_report
@@ -73,7 +74,7 @@ def cmd_train(args: argparse.Namespace) -> dict:
     if args.train_rows is not None:
         if not 2 <= args.train_rows <= rows.size:
             raise ValueError(f"--train-rows {args.train_rows} must be in 2..{rows.size} (rows not held out)")
-        rows = np.sort(np.random.default_rng(train.seed).choice(rows, args.train_rows, replace=False))
+        rows = _sample(rows, args.train_rows, train.seed)
     start = time.perf_counter()
     model, result = build_and_fit(x, sae, train, checkpoint_dir=args.out, rows=rows, show_progress_bar=not args.quiet)
     seconds = time.perf_counter() - start
@@ -101,6 +102,51 @@ def cmd_train(args: argparse.Namespace) -> dict:
         f" fingerprint {fp[:16]}; saved to {args.out}"
     )
     return summary
+
+
+def _sample(rows: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """The seeded sample of `count` rows that `train --train-rows` trains on (all when count covers them)."""
+    return rows if count >= rows.size else np.sort(np.random.default_rng(seed).choice(rows, count, replace=False))
+
+
+def _same_data(record: dict | None, data: str, n: int) -> bool:
+    """Whether a model's training record says it was trained on this data."""
+    return bool(record) and "data" in record and _data_id(record["data"]) == _data_id(data) and record["rows"] == n
+
+
+def cmd_refine(args: argparse.Namespace) -> dict:
+    """More closed-form decoder rounds for a trained pursuit model, saved as a new model folder: on the
+    rows it was trained on when this is its data (held-out rows stay held out; a record older than
+    `trained_rows` gives every other row), else on every row."""
+    model = load_model(args.model)
+    source = fingerprint(model)
+    if args.pursuit_steps is not None:
+        model.config = replace(model.config, pursuit_steps=args.pursuit_steps)
+    if args.rounds < 1:
+        raise ValueError(f"--rounds {args.rounds} must be at least 1")
+    x = load_embeddings(args.data)
+    record = load_training_record(args.model)
+    rows = np.arange(x.shape[0])
+    if _same_data(record, args.data, x.shape[0]):
+        rows = np.setdiff1d(rows, record["held_out_rows"])
+        rows = _sample(rows, record.get("trained_rows", rows.size), record["train"]["seed"])
+    start = time.perf_counter()
+    cosines = refine_decoder(model, x, rows, args.rounds, show_progress_bar=not args.quiet)
+    seconds = time.perf_counter() - start
+    step = {
+        "from": source,
+        "rounds": args.rounds,
+        "pursuit_steps": model.config.pursuit_steps,
+        "cosines": cosines,
+        "seconds": seconds,
+    }
+    refined = {**(record or {}), "refined": [*(record or {}).get("refined", []), step]}
+    fp = save_model(model, args.out, training=refined)
+    print(
+        f"refined {args.model} with {args.rounds} decoder rounds on {rows.size} rows in {seconds:.0f} s;"
+        f" reconstruction cosine before each: {', '.join(f'{c:.4f}' for c in cosines)}; saved to {args.out}"
+    )
+    return {"model": str(args.out), "fingerprint": fp, "rows": int(rows.size), **step}
 
 
 def cmd_encode(args: argparse.Namespace) -> dict:
@@ -138,7 +184,7 @@ def cmd_encode(args: argparse.Namespace) -> dict:
 def _queries(args: argparse.Namespace, n: int) -> tuple[np.ndarray, np.ndarray, str]:
     """Held-out rows when the model was trained on this data, else a seeded sample of rows."""
     record = load_training_record(args.model)
-    if record and _data_id(record["data"]) == _data_id(args.data) and record["rows"] == n:
+    if _same_data(record, args.data, n):
         held = np.asarray(record["held_out_rows"], dtype=np.int64)
         if args.queries > held.size:
             raise ValueError(
@@ -306,6 +352,15 @@ def build_parser() -> argparse.ArgumentParser:
         )
     _add_json(t)
     t.set_defaults(func=cmd_train)
+
+    r = sub.add_parser("refine", help="more closed-form decoder rounds for a trained pursuit model")
+    r.add_argument("--model", type=Path, required=True, help="a model folder trained with --support pursuit")
+    r.add_argument("--data", required=True, help=data_help)
+    r.add_argument("--rounds", type=int, required=True, help="decoder rounds, each one pursuit pass over the rows")
+    r.add_argument("--pursuit-steps", type=int, default=None, help="change the model's: " + PURSUIT_STEPS_HELP)
+    r.add_argument("--out", type=Path, required=True, help="new model folder (its fingerprint differs)")
+    _add_json(r)
+    r.set_defaults(func=cmd_refine)
 
     e = sub.add_parser("encode", help="encode dense embeddings to k-sparse codes (scipy CSR .npz)")
     e.add_argument("--model", type=Path, required=True)

@@ -102,3 +102,25 @@ def test_bad_input_fails_cleanly_and_writes_nothing(ws, capsys):
     assert saevdb(f"train --data {ws}/x.npy --train-rows 2901 --holdout 100 --out {ws}/nomodel --quiet") == 2
     assert saevdb(f"eval --model {ws}/model --data {ws}/x.npy --queries 5000 --quiet") == 2
     assert not (ws / "nomodel").exists() and not (ws / "bad.npz").exists()
+
+
+def test_refine_continues_a_pursuit_model_into_a_new_folder(ws):
+    assert (
+        saevdb(
+            f"train --data {ws}/x.npy --hidden 64 --k 4 --epochs 1 --holdout 100 --train-rows 2000 --support pursuit"
+            f" --pursuit-rounds 1 --out {ws}/pm --quiet"
+        )
+        == 0
+    )
+    before = (ws / "pm" / "fingerprint.txt").read_text()
+    assert saevdb(f"refine --model {ws}/pm --data {ws}/x.npy --rounds 2 --pursuit-steps 2 --out {ws}/pm2 --quiet") == 0
+    record = json.loads((ws / "pm2" / "training.json").read_text())
+    assert record["held_out_rows"] == json.loads((ws / "pm" / "training.json").read_text())["held_out_rows"]
+    assert record["refined"][0]["from"] == before.strip() and len(record["refined"][0]["cosines"]) == 2
+    assert json.loads((ws / "pm2" / "config.json").read_text())["pursuit_steps"] == 2
+    assert (ws / "pm" / "fingerprint.txt").read_text() == before  # the source folder is untouched
+
+
+def test_refine_refuses_a_topk_model_and_writes_nothing(ws, capsys):
+    assert saevdb(f"refine --model {ws}/model --data {ws}/x.npy --rounds 1 --out {ws}/nothing --quiet") == 2
+    assert "for pursuit models" in capsys.readouterr().err and not (ws / "nothing").exists()
