@@ -16,11 +16,10 @@ import torch
 from tqdm.auto import tqdm
 
 from adapters.base import BATCH_SIZE, ModelInfo, SparseAdapter
-from sae_core.decode import rerank_vectors
+from sae_core.decode import rerank_candidates
 from sae_core.encode import encode
 from sae_core.model import SparseAutoencoder
 from sae_core.query import QUERY_MODES, query_vectors
-from sae_core.search import rerank
 from sae_core.validation import check_embeddings
 
 logger = logging.getLogger(__name__)
@@ -122,16 +121,9 @@ class SparseCollection:
         return self._rerank(dense_queries, ids, top_k)
 
     def _rerank(self, queries: np.ndarray, candidates: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
-        unique = np.unique(candidates[candidates >= 0])
-        if unique.size == 0:
-            return candidates[:, :top_k], np.full((len(candidates), top_k), -np.inf, dtype=np.float32)
         with torch.no_grad():
-            decoded = rerank_vectors(self.model, self.adapter.retrieve(unique))
             unit = self.model.preprocess(torch.from_numpy(np.asarray(queries, dtype=np.float32))).numpy()
-        # Padding ids (-1) arrive as 0 and may miss `unique`; rerank scores them -inf anyway.
-        return rerank(
-            unit, candidates, lambda ids: decoded[np.searchsorted(unique, ids).clip(max=unique.size - 1)], top_k
-        )
+        return rerank_candidates(self.model, unit, candidates, self.adapter.retrieve, top_k)
 
     def delete(self, ids: Sequence[int]) -> None:
         self.adapter.delete(ids)

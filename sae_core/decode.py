@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 
 from sae_core.model import SparseAutoencoder
+from sae_core.search import rerank
 
 
 def rerank_vectors(model: SparseAutoencoder, codes: sp.csr_matrix) -> np.ndarray:
@@ -23,3 +26,23 @@ def rerank_vectors(model: SparseAutoencoder, codes: sp.csr_matrix) -> np.ndarray
     if model.config.normalize:
         x_hat /= np.maximum(np.linalg.norm(x_hat, axis=1, keepdims=True), 1e-12)
     return x_hat
+
+
+def rerank_candidates(
+    model: SparseAutoencoder,
+    queries: np.ndarray,
+    candidates: np.ndarray,
+    fetch: Callable[[np.ndarray], sp.csr_matrix],
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reorder each query's candidate ids `[q, c]` by `queries · rerank_vectors`, keep the best k.
+
+    Queries share many candidates, so each distinct id is fetched (`fetch(sorted ids) → CSR codes`:
+    an engine's `retrieve`, or rows of codes in memory) and decoded once. Ids of -1 score -inf.
+    """
+    unique = np.unique(candidates[candidates >= 0])
+    if unique.size == 0:
+        return candidates[:, :k], np.full((len(candidates), k), -np.inf, dtype=np.float32)
+    decoded = rerank_vectors(model, fetch(unique))
+    # Padding ids (-1) arrive as 0 and may miss `unique`; rerank scores them -inf anyway.
+    return rerank(queries, candidates, lambda ids: decoded[np.searchsorted(unique, ids).clip(max=unique.size - 1)], k)

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from sae_core.baselines import BASELINES
-from sae_core.decode import rerank_vectors
+from sae_core.decode import rerank_candidates
 from sae_core.encode import encode
 from sae_core.metrics import ndcg_at, recall_at
 from sae_core.model import SparseAutoencoder
 from sae_core.quantize import stored_uint8
 from sae_core.query import QUERY_MODES, default_query_k, query_vectors
-from sae_core.search import exact_topk, rerank
+from sae_core.search import exact_topk
 from sae_core.validation import check_embeddings
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def evaluate(
         found, _ = exact_topk(weights, codes, max(DEPTH, cfg.rerank), exclude=query_rows)
         modes[mode] = _scores(truth, found[:, :DEPTH])
         if cfg.rerank:
-            reranked, _ = rerank(queries, found[:, : cfg.rerank], lambda ids: rerank_vectors(model, codes[ids]), DEPTH)
+            reranked, _ = rerank_candidates(model, queries, found[:, : cfg.rerank], lambda ids: codes[ids], DEPTH)
             modes[f"{mode}+rerank"] = _scores(truth, reranked)
         logger.info("%s: recall@10 %.3f", mode, modes[mode]["recall_at_10"])
     budget = bytes_per_vector(sae.k, sae.h, cfg.value_dtype)

@@ -102,9 +102,8 @@ def iterative_least_squares_values(
             return correlate(sparse_decode(idx, values, decoder, 0)) + RIDGE * values
 
         values = initial.float().clone()
-        residual = (
-            correlate(target - sparse_decode(idx, values, decoder, 0)) - RIDGE * values
-        )  # W_S t - (W_S W_Sᵀ + λI) v
+        # W_S t - (W_S W_Sᵀ + λI) v
+        residual = correlate(target - sparse_decode(idx, values, decoder, 0)) - RIDGE * values
         direction = residual.clone()
         norm = residual.square().sum(1, keepdim=True)
         for _ in range(steps):
