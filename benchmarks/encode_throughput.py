@@ -16,8 +16,8 @@ import time
 import numpy as np
 import torch
 
-from sae_core import SAEConfig, SparseAutoencoder, encode
-from sae_core.config import SUPPORTS
+from saevdb.sae_core import SAEConfig, SparseAutoencoder, encode
+from saevdb.sae_core.config import SUPPORTS
 
 
 def plain_matmul(x: np.ndarray, weight: torch.Tensor, batch_size: int, device: str, dtype) -> None:

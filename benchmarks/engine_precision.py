@@ -19,15 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters import ModelInfo, adapter_class, upload
-from adapters.milvus_lite import MilvusLiteServer
-from adapters.opensearch_node import OpenSearchNode
-from sae_core.data import load_embeddings
-from sae_core.encode import encode
-from sae_core.model_files import load_model
-from sae_core.quantize import quantize_uint8, uint8_scale
-from sae_core.query import query_vectors
-from sae_core.search import exact_topk
+from saevdb.adapters import ModelInfo, adapter_class, upload
+from saevdb.adapters.milvus_lite import MilvusLiteServer
+from saevdb.adapters.opensearch_node import OpenSearchNode
+from saevdb.sae_core.data import load_embeddings
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.model_files import load_model
+from saevdb.sae_core.quantize import quantize_uint8, uint8_scale
+from saevdb.sae_core.query import query_vectors
+from saevdb.sae_core.search import exact_topk
 
 OPENSEARCH_LEASE_WAIT_S = 65
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sae_core.data import load_wordnet
+from saevdb.sae_core.data import load_wordnet
 
 BACKENDS = ("qdrant", "milvus", "opensearch")
 
@@ -54,7 +54,7 @@ def main() -> None:
         command = [
             sys.executable,
             "-m",
-            "sae_core.cli",
+            "saevdb.cli",
             "ingest",
             "--model",
             args.model,

@@ -16,8 +16,8 @@ import argparse
 import json
 from pathlib import Path
 
-from sae_core.cli import main as saevdb
-from sae_core.data import wordnet_path
+from saevdb.cli import main as saevdb
+from saevdb.sae_core.data import wordnet_path
 
 
 def run_one(data: Path, out: Path, hidden: int, k: int, value_dtype: str, extra: list[str]) -> dict:

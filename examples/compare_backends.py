@@ -5,8 +5,8 @@
 
 import numpy as np
 
-from adapters.compare import CompareConfig, compare, format_compare
-from sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
+from saevdb.adapters.compare import CompareConfig, compare, format_compare
+from saevdb.sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
 
 items = movielens_item_embeddings()  # [9066, 64] real item vectors
 rng = np.random.default_rng(0)

@@ -5,7 +5,15 @@
 
 import numpy as np
 
-from sae_core import SAEConfig, TrainConfig, build_and_fit, encode, exact_topk, movielens_item_embeddings, recall_at
+from saevdb.sae_core import (
+    SAEConfig,
+    TrainConfig,
+    build_and_fit,
+    encode,
+    exact_topk,
+    movielens_item_embeddings,
+    recall_at,
+)
 
 items = movielens_item_embeddings()  # [9066, 64] ALS item factors from real ratings
 unit = items / np.linalg.norm(items, axis=1, keepdims=True)

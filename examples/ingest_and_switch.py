@@ -6,9 +6,9 @@
 import tempfile
 from pathlib import Path
 
-from adapters import ModelInfo, local_engine
-from adapters.ingest import IngestConfig, ingest
-from sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
+from saevdb.adapters import ModelInfo, local_engine
+from saevdb.adapters.ingest import IngestConfig, ingest
+from saevdb.sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
 
 items = movielens_item_embeddings()
 folder = Path(tempfile.mkdtemp())

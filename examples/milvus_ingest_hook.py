@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pymilvus import MilvusClient
 
-from adapters.milvus import MilvusIngestHook
-from adapters.milvus_lite import MilvusLiteServer
-from sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
+from saevdb.adapters.milvus import MilvusIngestHook
+from saevdb.adapters.milvus_lite import MilvusLiteServer
+from saevdb.sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
 
 items = movielens_item_embeddings()  # [9066, 64] real item vectors
 model, _ = build_and_fit(items, SAEConfig(d=64, h=1024, k=8), TrainConfig(epochs=10))

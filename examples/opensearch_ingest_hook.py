@@ -7,9 +7,9 @@ import tempfile
 
 from opensearchpy import OpenSearch, helpers
 
-from adapters.opensearch import OpenSearchIngestHook
-from adapters.opensearch_node import OpenSearchNode
-from sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
+from saevdb.adapters.opensearch import OpenSearchIngestHook
+from saevdb.adapters.opensearch_node import OpenSearchNode
+from saevdb.sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
 
 items = movielens_item_embeddings()  # [9066, 64] real item vectors
 model, _ = build_and_fit(items, SAEConfig(d=64, h=1024, k=8), TrainConfig(epochs=10))

@@ -5,12 +5,12 @@
 
 from qdrant_client import QdrantClient, models
 
-from sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
+from saevdb.sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
 
 items = movielens_item_embeddings()  # [9066, 64] real item vectors
 model, _ = build_and_fit(items, SAEConfig(d=64, h=1024, k=8), TrainConfig(epochs=10))
 
-from adapters.qdrant import QdrantIngestHook  # noqa: E402
+from saevdb.adapters.qdrant import QdrantIngestHook  # noqa: E402
 
 client = QdrantIngestHook(QdrantClient(":memory:"), model)  # or QdrantClient(url="http://localhost:6333")
 client.create_collection("movies", vectors_config=models.VectorParams(size=64, distance=models.Distance.COSINE))

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from pymilvus import MilvusClient
 
-from adapters import ModelInfo, adapter_class
-from adapters.collection import SparseCollection
-from adapters.milvus_lite import MilvusLiteServer
-from sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
+from saevdb.adapters import ModelInfo, adapter_class
+from saevdb.adapters.collection import SparseCollection
+from saevdb.adapters.milvus_lite import MilvusLiteServer
+from saevdb.sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
 
 items = movielens_item_embeddings()
 model, _ = build_and_fit(items, SAEConfig(d=64, h=1024, k=8), TrainConfig(epochs=10))

@@ -1,17 +1,20 @@
-"""Fixtures for the integration tests: a small trained model, its codes, and each real engine."""
+"""The one source of engines for the integration tests (all started through `launchers.py`), and the
+small model and codes they load. Every test here carries the `integration` marker."""
 
 from __future__ import annotations
+
+from contextlib import ExitStack
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from integration_tests.launchers import BACKENDS, running, skip_unless_runnable
-from sae_core.config import SAEConfig
-from sae_core.data import synthetic_clusters
-from sae_core.encode import encode
-from sae_core.model import SparseAutoencoder
-from sae_core.train import TrainConfig, build_and_fit
+from integration_tests.launchers import BACKENDS, running
+from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.data import synthetic_clusters
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.train import TrainConfig, build_and_fit
 
 N, D = 5000, 32
 
@@ -47,7 +50,27 @@ def codes(model, vectors) -> sp.csr_matrix:
 
 @pytest.fixture(params=BACKENDS)
 def engine(request):
-    """A started embedded engine of each backend, in its own folder, removed afterwards."""
-    skip_unless_runnable(request.param)
+    """A started local engine of each backend, in its own folder, removed afterwards."""
     with running(request.param) as started:
         yield started
+
+
+@pytest.fixture(scope="session")
+def shared_engine():
+    """`shared_engine(backend)`: one started local engine per backend for the whole session, started
+    on first use, for tests that only need a collection of their own in some engine (an OpenSearch
+    node takes the longest to start)."""
+    with ExitStack() as stack:
+        started: dict[str, object] = {}
+
+        def get(backend: str):
+            if backend not in started:
+                started[backend] = stack.enter_context(running(backend))
+            return started[backend]
+
+        yield get
+
+
+@pytest.fixture(scope="session")
+def opensearch_node(shared_engine):
+    return shared_engine("opensearch")

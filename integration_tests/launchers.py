@@ -1,10 +1,10 @@
-"""Launchers for the real engines, as pytest fixtures: local processes by default, containers
-(testcontainers) when a Docker engine answers.
+"""Launchers for the real engines, for the integration tests: every engine of the registry
+(`saevdb.adapters.ENGINES`) as its local engine by default, or in a container (testcontainers)
+when a Docker engine answers. Nothing here names an engine: the registry entries say what each needs.
 
-Local: each backend's embedded engine (`adapters.local_engine`): Qdrant Edge in a child process,
-the Milvus Lite 2.5 binary on a loopback port, an OpenSearch node from Maven Central. Each starts
-on a free port in its own temporary folder, and the folder is removed afterwards.
-Containers: the images pinned in `docker/compose.yml`, reached through the same adapters.
+Local: each engine starts on a free port in its own temporary folder, removed afterwards.
+Containers: the images the registry pins (docker/compose.yml pins the same), reached through the
+same adapters.
 """
 
 from __future__ import annotations
@@ -17,37 +17,33 @@ from pathlib import Path
 
 import pytest
 
-from adapters import LocalEngine, local_engine
+from saevdb.adapters import ENGINES, LocalEngine, engine_spec, local_engine
+from saevdb.adapters.registry import load
 
-BACKENDS = ("qdrant", "milvus", "opensearch")
-CLIENTS = {"qdrant": "qdrant_edge", "milvus": "milvus_lite", "opensearch": "opensearchpy"}
-PROGRAMS = {"opensearch": ("java", "mvn")}  # the node is fetched with Maven and runs on Java 17+
-# The images docker/compose.yml pins (tests/test_repo.py keeps the two in step).
-IMAGES = {
-    "qdrant": "qdrant/qdrant:v1.15.4",
-    "milvus": "milvusdb/milvus:v2.5.17",
-    "opensearch": "opensearchproject/opensearch:2.19.3",
-}
+BACKENDS = tuple(ENGINES)
 
 
 def skip_unless_runnable(backend: str) -> None:
-    """Skip, saying why, when this machine cannot run `backend`'s embedded engine."""
-    pytest.importorskip(CLIENTS[backend], reason=f"needs the [{backend}] extra")
-    missing = [program for program in PROGRAMS.get(backend, ()) if shutil.which(program) is None]
+    """Skip, saying why, when this machine cannot run `backend`'s local engine."""
+    spec = engine_spec(backend)
+    for module in spec.client_modules:
+        pytest.importorskip(module, reason=f"needs the [{spec.extra}] extra")
+    missing = [program for program in spec.programs if shutil.which(program) is None]
     if missing:
         pytest.skip(f"the {backend} engine needs {' and '.join(missing)} on the PATH")
 
 
 @contextmanager
 def running(backend: str) -> Iterator[LocalEngine]:
-    """A started embedded engine in a fresh folder; stopped and its data removed on exit.
+    """A started local engine in a fresh folder; stopped and its data removed on exit.
 
     The folder comes from `mkdtemp` in the system temp dir: under root OpenSearch runs as `nobody`,
     who cannot enter pytest's private folders."""
+    skip_unless_runnable(backend)
     folder = Path(tempfile.mkdtemp(prefix=f"saevdb-{backend}-"))
-    engine = local_engine(backend, folder)
+    folder.chmod(0o755)
     try:
-        with engine:
+        with local_engine(backend, folder) as engine:
             yield engine
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -64,34 +60,8 @@ def docker_available() -> str | None:
     return None
 
 
-def _qdrant_container() -> Iterator[tuple[str, object]]:
-    from qdrant_client import QdrantClient
-    from testcontainers.qdrant import QdrantContainer
-
-    with QdrantContainer(IMAGES["qdrant"]) as c:
-        yield "qdrant", QdrantClient(host=c.get_container_host_ip(), port=int(c.get_exposed_port(6333)))
-
-
-def _milvus_container() -> Iterator[tuple[str, object]]:
-    from pymilvus import MilvusClient
-    from testcontainers.milvus import MilvusContainer
-
-    with MilvusContainer(IMAGES["milvus"]) as c:
-        yield "milvus", MilvusClient(uri=c.get_connection_url())
-
-
-def _opensearch_container() -> Iterator[tuple[str, object]]:
-    from opensearchpy import OpenSearch
-    from testcontainers.opensearch import OpenSearchContainer
-
-    with OpenSearchContainer(IMAGES["opensearch"], security_enabled=False) as c:
-        yield "opensearch", OpenSearch(f"http://{c.get_container_host_ip()}:{c.get_exposed_port(9200)}")
-
-
-CONTAINERS = {"qdrant": _qdrant_container, "milvus": _milvus_container, "opensearch": _opensearch_container}
-
-
 @contextmanager
-def container(backend: str) -> Iterator[tuple[str, object]]:
-    """The backend's pinned image started by testcontainers; yields (adapter name, connected client)."""
-    yield from CONTAINERS[backend]()
+def container(backend: str) -> Iterator[tuple[type, object]]:
+    """The engine's pinned image started by testcontainers; yields (adapter class, connected client)."""
+    with load(backend, "container")(engine_spec(backend).image) as started:
+        yield started

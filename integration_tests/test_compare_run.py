@@ -7,8 +7,8 @@ import json
 import numpy as np
 
 from integration_tests.launchers import BACKENDS, skip_unless_runnable
-from sae_core.cli import main as saevdb
-from sae_core.data import synthetic_clusters
+from saevdb.cli import main as saevdb
+from saevdb.sae_core.data import synthetic_clusters
 
 REQUIRED = ("recall_at_10", "ram_bytes", "ram_bytes_per_vector", "qps", "p99_ms", "ingest_vectors_per_s")
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adapters import DenseAdapter, ModelInfo, SparseAdapter, adapter_class, upload
-from integration_tests.launchers import BACKENDS, container, docker_available
-from sae_core.metrics import recall_at
-from sae_core.search import exact_topk
+from integration_tests.launchers import BACKENDS, container, docker_available, skip_unless_runnable
+from saevdb.adapters import DenseAdapter, ModelInfo, SparseAdapter, upload
+from saevdb.sae_core.metrics import recall_at
+from saevdb.sae_core.search import exact_topk
 
 
 def _same_top10(adapter, codes, queries) -> None:
@@ -53,6 +53,7 @@ def test_dense_baseline_in_the_same_engine(engine, vectors):
         adapter.upsert(np.arange(lo, lo + 1000), vectors[lo : lo + 1000])
     adapter.optimize()
     assert adapter.count() == len(vectors)
+    assert engine.rss_bytes() > 10_000_000  # measured by the engine's launcher, never by an adapter
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     truth, _ = exact_topk(unit[:50], unit, 10)
     ids, _ = adapter.search(vectors[:50], 10)
@@ -64,17 +65,37 @@ def test_dense_baseline_in_the_same_engine(engine, vectors):
 
 def test_qdrant_client_local_mode_keeps_data_on_disk(model, codes, tmp_path):
     """qdrant-client's local mode: the API-level check beside the Edge engine."""
-    pytest.importorskip("qdrant_client", reason="needs the [qdrant] extra")
+    skip_unless_runnable("qdrant")
     from qdrant_client import QdrantClient
 
+    from saevdb.adapters.qdrant import QdrantAdapter
+
     info = ModelInfo.of(model)
-    adapter = adapter_class("qdrant")(info, QdrantClient(path=str(tmp_path / "local")), "items")
+    adapter = QdrantAdapter(info, QdrantClient(path=str(tmp_path / "local")), "items")
     adapter.recreate()
     upload(adapter, np.arange(2000), codes[:2000], batch_size=500, show_progress_bar=False)
     adapter.close()
-    reopened = adapter_class("qdrant")(info, QdrantClient(path=str(tmp_path / "local")), "items")
+    reopened = QdrantAdapter(info, QdrantClient(path=str(tmp_path / "local")), "items")
     assert reopened.count() == 2000
     _same_top10(reopened, codes[:2000], np.arange(0, 2000, 200))
+    reopened.close()
+
+
+def test_edge_shard_survives_reopen(model, codes, tmp_path):
+    """Qdrant Edge in this process: a closed shard opens again with its data."""
+    info = ModelInfo.of(model)
+    skip_unless_runnable("qdrant")
+    from saevdb.adapters.qdrant import QdrantEdgeAdapter
+
+    adapter = QdrantEdgeAdapter(info, tmp_path / "shard")
+    adapter.recreate()
+    upload(adapter, np.arange(500), codes[:500], show_progress_bar=False)
+    adapter.optimize()
+    adapter.close()
+    reopened = QdrantEdgeAdapter(info, tmp_path / "shard")
+    assert reopened.count() == 500
+    ids, _ = reopened.search(codes[:1], 1)
+    assert ids[0, 0] == 0
     reopened.close()
 
 
@@ -84,8 +105,8 @@ def test_engine_in_a_container(backend, model, codes):
     reason = docker_available()
     if reason:
         pytest.skip(reason)
-    with container(backend) as (kind, client):
-        adapter = adapter_class(kind)(ModelInfo.of(model), client, "items")
+    with container(backend) as (adapter_class, client):
+        adapter = adapter_class(ModelInfo.of(model), client, "items")
         adapter.recreate()
         upload(adapter, np.arange(codes.shape[0]), codes, batch_size=1000, show_progress_bar=False)
         adapter.optimize()

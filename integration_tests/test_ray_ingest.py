@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adapters import ModelInfo
-from integration_tests.launchers import running, skip_unless_runnable
-from sae_core.encode import encode
-from sae_core.model_files import save_model
+from integration_tests.launchers import running
+from saevdb.adapters import ModelInfo
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.model_files import save_model
 
 ray = pytest.importorskip("ray", reason="needs the [ray] extra")
 
@@ -29,8 +29,7 @@ def _start_local_ray() -> None:
 
 
 def test_ray_data_pipeline_writes_every_row(model, vectors, tmp_path):
-    skip_unless_runnable("milvus")
-    from adapters.ray_ingest import ray_ingest
+    from saevdb.ray_ingest import ray_ingest
 
     save_model(model, tmp_path / "model")
     _start_local_ray()

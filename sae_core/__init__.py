@@ -10,23 +10,23 @@ from importlib import import_module
 from types import ModuleType
 
 _EXPORTS = {
-    "SAEConfig": "sae_core.config",
-    "load_embeddings": "sae_core.data",
-    "movielens_item_embeddings": "sae_core.data",
-    "synthetic_clusters": "sae_core.data",
-    "encode": "sae_core.encode",
-    "EvalConfig": "sae_core.evaluate",
-    "evaluate": "sae_core.evaluate",
-    "ndcg_at": "sae_core.metrics",
-    "recall_at": "sae_core.metrics",
-    "SparseAutoencoder": "sae_core.model",
-    "fingerprint": "sae_core.model_files",
-    "load_model": "sae_core.model_files",
-    "save_model": "sae_core.model_files",
-    "exact_topk": "sae_core.search",
-    "TrainConfig": "sae_core.train",
-    "build_and_fit": "sae_core.train",
-    "fit": "sae_core.train",
+    "SAEConfig": "saevdb.sae_core.config",
+    "load_embeddings": "saevdb.sae_core.data",
+    "movielens_item_embeddings": "saevdb.sae_core.data",
+    "synthetic_clusters": "saevdb.sae_core.data",
+    "encode": "saevdb.sae_core.encode",
+    "EvalConfig": "saevdb.sae_core.evaluate",
+    "evaluate": "saevdb.sae_core.evaluate",
+    "ndcg_at": "saevdb.sae_core.metrics",
+    "recall_at": "saevdb.sae_core.metrics",
+    "SparseAutoencoder": "saevdb.sae_core.model",
+    "fingerprint": "saevdb.sae_core.model_files",
+    "load_model": "saevdb.sae_core.model_files",
+    "save_model": "saevdb.sae_core.model_files",
+    "exact_topk": "saevdb.sae_core.search",
+    "TrainConfig": "saevdb.sae_core.train",
+    "build_and_fit": "saevdb.sae_core.train",
+    "fit": "saevdb.sae_core.train",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -35,7 +35,7 @@ __all__ = sorted(_EXPORTS)
 class _Package(ModuleType):
     """`encode` and `evaluate` are both functions exported here and submodules: once a submodule is
     imported, the import system would bind the module over the name. Refusing that binding keeps
-    `from sae_core import encode` the function (submodules stay reachable through `sys.modules`)."""
+    `from saevdb.sae_core import encode` the function (submodules stay reachable through `sys.modules`)."""
 
     def __setattr__(self, name: str, value) -> None:
         if name in _EXPORTS and isinstance(value, ModuleType):
@@ -49,7 +49,7 @@ sys.modules[__name__].__class__ = _Package
 def __getattr__(name: str):
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'sae_core' has no attribute {name!r}")
+    raise AttributeError(f"module 'saevdb.sae_core' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

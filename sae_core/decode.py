@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from sae_core.model import SparseAutoencoder
-from sae_core.search import rerank
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.search import rerank
 
 
 def rerank_vectors(model: SparseAutoencoder, codes: sp.csr_matrix) -> np.ndarray:

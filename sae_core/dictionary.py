@@ -17,8 +17,8 @@ import scipy.linalg
 import torch
 import torch.nn.functional as F
 
-from sae_core.encode import encode
-from sae_core.model import SparseAutoencoder
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.model import SparseAutoencoder
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
-from sae_core.model import SparseAutoencoder
-from sae_core.validation import check_embeddings
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.validation import check_embeddings
 
 logger = logging.getLogger(__name__)
 

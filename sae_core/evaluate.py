@@ -21,15 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sae_core.baselines import BASELINES
-from sae_core.decode import rerank_candidates
-from sae_core.encode import encode
-from sae_core.metrics import ndcg_at, recall_at
-from sae_core.model import SparseAutoencoder
-from sae_core.quantize import stored_uint8
-from sae_core.query import QUERY_MODES, default_query_k, query_vectors
-from sae_core.search import exact_topk
-from sae_core.validation import check_embeddings
+from saevdb.sae_core.baselines import BASELINES
+from saevdb.sae_core.decode import rerank_candidates
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.metrics import ndcg_at, recall_at
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.quantize import stored_uint8
+from saevdb.sae_core.query import QUERY_MODES, default_query_k, query_vectors
+from saevdb.sae_core.search import exact_topk
+from saevdb.sae_core.validation import check_embeddings
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sae_core.config import SAEConfig
-from sae_core.pursuit import pursuit_codes
-from sae_core.refit import iterative_least_squares_values
-from sae_core.topk import topk_codes
+from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.pursuit import pursuit_codes
+from saevdb.sae_core.refit import iterative_least_squares_values
+from saevdb.sae_core.topk import topk_codes
 
 
 class SparseAutoencoder(nn.Module):

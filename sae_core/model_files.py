@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from sae_core.config import SAEConfig
-from sae_core.model import SparseAutoencoder
+from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.model import SparseAutoencoder
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"

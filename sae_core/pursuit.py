@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from sae_core.losses import sparse_decode
-from sae_core.refit import iterative_least_squares_values
+from saevdb.sae_core.losses import sparse_decode
+from saevdb.sae_core.refit import iterative_least_squares_values
 
 
 @torch.no_grad()

@@ -13,10 +13,10 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from sae_core.config import SAEConfig
-from sae_core.encode import encode
-from sae_core.model import SparseAutoencoder
-from sae_core.validation import check_embeddings
+from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.validation import check_embeddings
 
 QUERY_MODES = ("symmetric", "asymmetric", "asymmetric_nonneg")
 

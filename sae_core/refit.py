@@ -16,7 +16,7 @@ import warnings
 
 import torch
 
-from sae_core.losses import sparse_decode
+from saevdb.sae_core.losses import sparse_decode
 
 RIDGE = 1e-4
 """Added to the Gram diagonal: keeps the system solvable when two chosen rows nearly coincide."""

@@ -12,13 +12,13 @@ import numpy as np
 import torch
 from tqdm.auto import trange
 
-from sae_core.config import SAEConfig
-from sae_core.dictionary import refine_decoder
-from sae_core.losses import auxk_loss, cosine_loss, similarity_distillation_loss, sparse_decode
-from sae_core.model import SparseAutoencoder
-from sae_core.refit import least_squares_values
-from sae_core.topk import topk_codes
-from sae_core.validation import check_embeddings
+from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.dictionary import refine_decoder
+from saevdb.sae_core.losses import auxk_loss, cosine_loss, similarity_distillation_loss, sparse_decode
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.refit import least_squares_values
+from saevdb.sae_core.topk import topk_codes
+from saevdb.sae_core.validation import check_embeddings
 
 logger = logging.getLogger(__name__)
 
@@ -27,25 +27,25 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Schedule and loss weights. Defaults are the measured choice on WordNet–MiniLM (see README).
-    `pursuit_rounds`: closed-form decoder refits after SGD for pursuit models (`sae_core.dictionary`)."""
+    """Schedule and loss weights (the README's benchmarks record how the defaults were chosen).
+    The comment after each field is its `saevdb train --help` text."""
 
-    epochs: int = 20
-    batch_size: int = 1024
-    lr: float = 1e-3
-    warmup_fraction: float = 0.05
-    refit_weight: float = 1.0
-    multi_topk_factor: int = 4
-    multi_topk_weight: float = 1 / 8
-    auxk_weight: float = 1 / 32
-    k_aux: int = 256
-    dead_after_samples: int = 200_000
-    pursuit_rounds: int = 3
-    distill_weight: float = 0.0
-    teacher_temperature: float = 0.05
-    student_temperature: float = 0.05
-    seed: int = 0
-    device: str = "cpu"
+    epochs: int = 20  # passes over the training rows; fewer for a quick model, more on small data
+    batch_size: int = 1024  # rows per Adam step
+    lr: float = 1e-3  # peak learning rate, after warm-up, before cosine decay
+    warmup_fraction: float = 0.05  # share of the steps spent warming the learning rate up
+    refit_weight: float = 1.0  # weight of the loss on least-squares values, so the decoder fits them
+    multi_topk_factor: int = 4  # Multi-TopK: also reconstruct from this many times k latents
+    multi_topk_weight: float = 1 / 8  # weight of that Multi-TopK term
+    auxk_weight: float = 1 / 32  # weight of AuxK, which revives dead latents
+    k_aux: int = 256  # latents AuxK reconstructs the residual with
+    dead_after_samples: int = 200_000  # a latent unused for this many rows counts as dead
+    pursuit_rounds: int = 3  # closed-form decoder refits after SGD, for pursuit models
+    distill_weight: float = 0.0  # weight of in-batch similarity distillation (0: off)
+    teacher_temperature: float = 0.05  # softmax temperature of the dense similarities distilled
+    student_temperature: float = 0.05  # softmax temperature of the code similarities
+    seed: int = 0  # seeds the held-out split, the sampled rows and the weights
+    device: str = "cpu"  # cpu, cuda, cuda:1, ...
 
 
 @dataclass

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sae_core.cli import main
+from saevdb.cli import main
 
 
 def saevdb(command: str) -> int:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sae_core.data import load_embeddings, movielens_item_embeddings, synthetic_clusters, wordnet_path
+from saevdb.sae_core.data import load_embeddings, movielens_item_embeddings, synthetic_clusters, wordnet_path
 
 
 def test_synthetic_is_seeded_and_unit_norm():

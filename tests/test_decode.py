@@ -3,8 +3,8 @@ import dataclasses
 import numpy as np
 import torch
 
-from sae_core.decode import rerank_vectors
-from sae_core.encode import encode
+from saevdb.sae_core.decode import rerank_vectors
+from saevdb.sae_core.encode import encode
 
 
 def test_rerank_vectors_are_the_reconstructions_directions(trained, clusters):

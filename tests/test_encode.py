@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from sae_core.encode import encode
-from sae_core.model import SparseAutoencoder
-from sae_core.query import default_query_k
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.query import default_query_k
 
 
 def test_csr_has_at_most_k_positive_entries_per_row(trained, clusters):
@@ -32,7 +32,7 @@ def test_exactly_k_entries_without_clamping(trained, clusters, rule):
 def test_batching_does_not_change_codes(trained, clusters, monkeypatch, batch_size, slice_rows):
     a = encode(trained, clusters[:1000], batch_size=1000, show_progress_bar=False)
     if slice_rows:  # cache-sized CPU slices inside a batch, as at h=4,096
-        monkeypatch.setattr(sys.modules["sae_core.encode"], "CPU_SLICE_BYTES", slice_rows * 4 * trained.config.h)
+        monkeypatch.setattr(sys.modules["saevdb.sae_core.encode"], "CPU_SLICE_BYTES", slice_rows * 4 * trained.config.h)
     b = encode(trained, clusters[:1000], batch_size=batch_size, show_progress_bar=False)
     assert (a != 0).sum() == (b != 0).sum()
     assert abs(a - b).max() < 1e-4  # BLAS blocking may change the last float bits, not the codes
@@ -102,7 +102,7 @@ def test_k_above_h_is_rejected(trained, clusters):
 
 
 def test_uint8_quantisation_keeps_support_and_order(trained, clusters):
-    from sae_core.quantize import quantize_uint8, uint8_scale
+    from saevdb.sae_core.quantize import quantize_uint8, uint8_scale
 
     codes = encode(trained, clusters, show_progress_bar=False)
     codes.eliminate_zeros()

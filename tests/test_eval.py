@@ -2,14 +2,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sae_core.baselines import BASELINES
-from sae_core.config import SAEConfig
-from sae_core.decode import rerank_vectors
-from sae_core.encode import encode
-from sae_core.evaluate import EvalConfig, bytes_per_vector, evaluate
-from sae_core.metrics import ndcg_at, recall_at
-from sae_core.model import SparseAutoencoder
-from sae_core.search import exact_topk
+from saevdb.sae_core.baselines import BASELINES
+from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.decode import rerank_vectors
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.evaluate import EvalConfig, bytes_per_vector, evaluate
+from saevdb.sae_core.metrics import ndcg_at, recall_at
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.search import exact_topk
 
 
 def test_recall_and_ndcg_on_hand_made_lists():

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from sae_core.config import SAEConfig
-from sae_core.model import SparseAutoencoder
-from sae_core.topk import topk_codes
+from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.topk import topk_codes
 
 
 def test_forward_shapes_and_sparsity(untrained):
@@ -65,9 +65,9 @@ def test_bad_config(kwargs, message):
 
 def test_package_exports_stay_functions_after_their_submodules_load():
     """`sae_core.encode` / `sae_core.evaluate` are also submodule names; the exports must win."""
-    import sae_core.encode
-    import sae_core.evaluate  # noqa: F401
-    from sae_core import encode, evaluate
+    import saevdb.sae_core.encode
+    import saevdb.sae_core.evaluate  # noqa: F401
+    from saevdb.sae_core import encode, evaluate
 
     assert callable(encode) and callable(evaluate)
-    assert encode.__module__ == "sae_core.encode" and evaluate.__module__ == "sae_core.evaluate"
+    assert encode.__module__ == "saevdb.sae_core.encode" and evaluate.__module__ == "saevdb.sae_core.evaluate"

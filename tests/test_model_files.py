@@ -3,10 +3,10 @@ import json
 import pytest
 import torch
 
-from sae_core.config import SAEConfig
-from sae_core.encode import encode
-from sae_core.model import SparseAutoencoder
-from sae_core.model_files import CONFIG_FILE, fingerprint, load_model, save_model
+from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.model_files import CONFIG_FILE, fingerprint, load_model, save_model
 
 
 def test_round_trip_gives_identical_codes_and_fingerprint(trained, clusters, tmp_path):

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from sae_core.config import SAEConfig
-from sae_core.dictionary import refine_decoder
-from sae_core.encode import encode
-from sae_core.model import SparseAutoencoder
-from sae_core.train import TrainConfig, build_and_fit
+from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.dictionary import refine_decoder
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.train import TrainConfig, build_and_fit
 
 
 def _with_support(model: SparseAutoencoder, **changes) -> SparseAutoencoder:
@@ -76,7 +76,7 @@ def test_training_a_pursuit_model_refits_its_decoder(clusters):
 
 
 def test_refinement_reads_a_sample_of_many_rows(trained, clusters, monkeypatch):
-    monkeypatch.setattr(sys.modules["sae_core.dictionary"], "MAX_ROWS", 300)
+    monkeypatch.setattr(sys.modules["saevdb.sae_core.dictionary"], "MAX_ROWS", 300)
     model = _with_support(trained, support="pursuit")
     assert len(refine_decoder(model, clusters, np.arange(clusters.shape[0]), rounds=1)) == 1
 

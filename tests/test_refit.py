@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from sae_core.refit import iterative_least_squares_values, least_squares_values
-from sae_core.topk import topk_codes
+from saevdb.sae_core.refit import iterative_least_squares_values, least_squares_values
+from saevdb.sae_core.topk import topk_codes
 
 
 def _support(model, x):

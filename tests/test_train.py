@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from sae_core.config import SAEConfig
-from sae_core.encode import encode
-from sae_core.metrics import recall_at
-from sae_core.search import exact_topk
-from sae_core.train import TrainConfig, build_and_fit, fit
+from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.metrics import recall_at
+from saevdb.sae_core.search import exact_topk
+from saevdb.sae_core.train import TrainConfig, build_and_fit, fit
 
 SMALL = TrainConfig(epochs=2, batch_size=128, seed=3)
 

@@ -1,0 +1,75 @@
+"""Milvus Lite 2.5.x as the embedded Milvus: its `milvus` server binary (the C++ knowhere engine)
+serving gRPC on a loopback port, started and stopped by `milvus_lite.server.Server`.
+
+Milvus Lite 3.x is not used: it re-implements Milvus in Python, and 3.2.0 ranked sparse
+inner-product searches with a BM25 index.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+from saevdb.adapters.launcher import STOP_TIMEOUT_S, EngineNotReady, LocalEngine, free_port, port_open
+
+
+class MilvusLiteServer(LocalEngine):
+    """Context manager: `with MilvusLiteServer(path) as server: MilvusClient(uri=server.uri)`.
+
+    Data lives in the file `path` (a `.db` file, or `milvus.db` in the folder `path`), so a later
+    server on the same file sees the same collections. `pid` is the engine process.
+    """
+
+    def __init__(self, path: str | Path, port: int | None = None) -> None:
+        from milvus_lite.server import Server
+
+        self.path = Path(path) if Path(path).suffix == ".db" else Path(path) / "milvus.db"
+        super().__init__(self.path.with_suffix(".pid"))
+        self.port = port or free_port()
+        self._server = Server(str(self.path), address=f"127.0.0.1:{self.port}")
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        process = getattr(self._server, "_p", None)
+        return process.pid if process is not None else None
+
+    def start(self) -> MilvusLiteServer:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.reap_stale()
+        if not self._server.init() or not self._server.start():
+            raise EngineNotReady(f"milvus-lite server did not start for {self.path}")
+        alive = lambda: self._server._p.poll() is None  # noqa: E731
+        self.wait_until_serving(lambda: port_open(self.port), alive, f"milvus-lite on port {self.port}")
+        self.record_pid()
+        return self
+
+    def _end(self, graceful: bool) -> None:
+        """SIGTERM (or SIGKILL) and wait: served on a TCP address, the binary ignores the lock release
+        that `Server.stop` relies on and would be SIGKILLed after 2 s."""
+        process = getattr(self._server, "_p", None)
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM if graceful else signal.SIGKILL)
+            try:
+                process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self._server.stop()  # releases its lock file and socket path
+
+    def sparse_adapter(self, model, name: str, **options):
+        from pymilvus import MilvusClient
+
+        from saevdb.adapters.milvus.sparse import MilvusAdapter
+
+        return MilvusAdapter(model, MilvusClient(uri=self.uri), name, **options)
+
+    def dense_adapter(self, d: int, name: str, **options):
+        from pymilvus import MilvusClient
+
+        from saevdb.adapters.milvus.dense import MilvusDenseAdapter
+
+        return MilvusDenseAdapter(d, MilvusClient(uri=self.uri), name, **options)

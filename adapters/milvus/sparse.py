@@ -1,0 +1,204 @@
+"""Milvus through the official `pymilvus`: a server URI, or the embedded Milvus Lite 2.5 server
+(`saevdb.adapters.milvus.engine`).
+
+Codes live in a `SPARSE_FLOAT_VECTOR` field with a `SPARSE_INVERTED_INDEX` scored by inner
+product; Milvus takes only non-negative weights. The model's identity is kept as JSON in the
+collection description and checked before any write or query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+import numpy as np
+import scipy.sparse as sp
+from pymilvus import DataType, MilvusClient, MilvusException
+
+from saevdb.adapters.base import ModelInfo, UnsupportedFeatureError
+from saevdb.adapters.batches import check_batch, check_datatype, check_queries, pad_results, rows_to_csr
+from saevdb.adapters.milvus.constants import GET_CHUNK, INVERTED_INDEX_ALGOS, PRECISIONS, VECTOR_FIELD, count_rows
+from saevdb.adapters.model_check import METADATA_KEY, ModelTagged
+
+
+class MilvusAdapter(ModelTagged):
+    """A Milvus collection of k-sparse codes.
+
+    Args:
+        model: the `ModelInfo` of the SAE whose codes this collection holds.
+        client: a connected `MilvusClient`.
+        collection: collection name.
+        datatype: sparse value storage; Milvus has one, "float32".
+        inverted_index_algo: "DAAT_MAXSCORE", "DAAT_WAND" or "TAAT_NAIVE".
+        drop_ratio_search: share of the smallest query weights Milvus ignores (0 keeps all: exact).
+        timeout: whole seconds a call may take, retries included (pymilvus ignores a float here);
+            without it pymilvus retries an engine that is gone 75 times, for minutes.
+        shards, replicas: for a Milvus cluster (`num_shards` at creation, `replica_number` at load);
+            None takes the server's defaults.
+    """
+
+    def __init__(
+        self,
+        model: ModelInfo,
+        client: MilvusClient,
+        collection: str,
+        datatype: str = "float32",
+        inverted_index_algo: str = "DAAT_MAXSCORE",
+        drop_ratio_search: float = 0.0,
+        timeout: int | None = 60,
+        shards: int | None = None,
+        replicas: int | None = None,
+    ) -> None:
+        if not 0.0 <= drop_ratio_search < 1.0:
+            raise ValueError(f"drop_ratio_search must be in [0, 1), got {drop_ratio_search}")
+        if inverted_index_algo not in INVERTED_INDEX_ALGOS:
+            raise ValueError(f"inverted_index_algo must be one of {INVERTED_INDEX_ALGOS}, got {inverted_index_algo!r}")
+        self.model, self.client, self.collection = model, client, collection
+        self.name, self.datatype = collection, check_datatype(datatype, PRECISIONS)
+        self.inverted_index_algo, self.drop_ratio_search = inverted_index_algo, drop_ratio_search
+        self.timeout = timeout
+        self.shards, self.replicas = shards, replicas
+        self._checked = False
+
+    def __repr__(self) -> str:
+        return f"MilvusAdapter(collection={self.collection!r}, algo={self.inverted_index_algo})"
+
+    @classmethod
+    def from_url(cls, model: ModelInfo, url: str, collection: str, **options) -> MilvusAdapter:
+        """On a Milvus server or cluster at `url` (e.g. "http://milvus:19530")."""
+        return cls(model, MilvusClient(uri=url), collection, **options)
+
+    def exists(self) -> bool:
+        return self.client.has_collection(self.collection, timeout=self.timeout)
+
+    def recreate(self) -> None:
+        if self.client.has_collection(self.collection, timeout=self.timeout):
+            self.client.drop_collection(self.collection, timeout=self.timeout)
+        # Payload keys become dynamic fields, so `output_fields` and filters name them as usual.
+        schema = self.client.create_schema(
+            auto_id=False, enable_dynamic_field=True, description=json.dumps({METADATA_KEY: self.model.to_dict()})
+        )
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field(VECTOR_FIELD, DataType.SPARSE_FLOAT_VECTOR)
+        index = self.client.prepare_index_params()
+        index.add_index(
+            VECTOR_FIELD,
+            index_type="SPARSE_INVERTED_INDEX",
+            metric_type="IP",
+            params={"inverted_index_algo": self.inverted_index_algo},
+        )
+        cluster = {} if self.shards is None else {"num_shards": self.shards}
+        self.client.create_collection(self.collection, schema=schema, index_params=index, **cluster)
+        if self.replicas is not None:
+            self.client.release_collection(self.collection)
+            self.client.load_collection(self.collection, replica_number=self.replicas)
+        self._checked = True
+
+    def optimize(self) -> None:
+        """Seal the growing segments so Milvus builds their sparse index."""
+        self.client.flush(self.collection, timeout=self.timeout)
+
+    def drop(self) -> None:
+        self.client.drop_collection(self.collection, timeout=self.timeout)
+        self._checked = False
+
+    def _stored_model(self) -> dict[str, Any] | None:
+        description = self.client.describe_collection(self.collection).get("description") or "{}"
+        try:
+            return json.loads(description).get(METADATA_KEY)
+        except (json.JSONDecodeError, AttributeError):
+            return None  # a collection saevdb did not create
+
+    def _alias_target(self, alias: str) -> str | None:
+        """The collection `alias` names, or None when it is no alias (or the server has none)."""
+        try:
+            return self.client.describe_alias(alias, timeout=self.timeout)["collection_name"]
+        except MilvusException:
+            return None
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.UNIMPLEMENTED:  # Milvus Lite: no aliases at all
+                return None
+            raise
+
+    def _aliased_to(self) -> str | None:
+        """The collection `self.collection` names when it is an alias."""
+        return self._alias_target(self.collection)
+
+    def point_alias(self, alias: str) -> str | None:
+        """Milvus Lite 2.5 has no aliases (UNIMPLEMENTED): refused there; a Milvus server has them."""
+        previous = self._alias_target(alias)
+        try:
+            if previous is None:
+                self.client.create_alias(self.collection, alias, timeout=self.timeout)
+            else:
+                self.client.alter_alias(self.collection, alias, timeout=self.timeout)  # atomic switch
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.UNIMPLEMENTED:
+                raise UnsupportedFeatureError("this Milvus (Milvus Lite) has no aliases; a Milvus server has") from e
+            raise
+        return previous
+
+    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
+        ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=True)
+        if (np.diff(codes.indptr) == 0).any():
+            raise ValueError("Milvus cannot store an all-zero sparse vector")
+        if payloads is not None and any({"id", VECTOR_FIELD} & set(p or {}) for p in payloads):
+            raise ValueError(f"payload keys 'id' and {VECTOR_FIELD!r} are reserved")
+        self.check_model()
+        extras = payloads if payloads is not None else [None] * len(ids)
+        rows = [
+            {**(extra or {}), "id": int(point), VECTOR_FIELD: codes[i]}
+            for i, (point, extra) in enumerate(zip(ids, extras, strict=True))
+        ]
+        self.client.upsert(self.collection, rows, timeout=self.timeout)
+
+    def search(self, queries: sp.csr_matrix, top_k: int, filter: str | None = None):
+        queries = check_queries(queries, self.model.h, nonneg=True)
+        self.check_model()
+        results = self.client.search(
+            self.collection,
+            data=[queries[i] for i in range(queries.shape[0])],
+            anns_field=VECTOR_FIELD,
+            limit=top_k,
+            filter=filter or "",
+            search_params={"metric_type": "IP", "params": {"drop_ratio_search": self.drop_ratio_search}},
+            timeout=self.timeout,
+        )
+        return pad_results([[(int(hit["id"]), hit["distance"]) for hit in hits] for hits in results], top_k)
+
+    def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
+        self.check_model()
+        ids = [int(i) for i in ids]
+        found = {}
+        # A query returns at most 16,384 rows (Milvus' result window) and says nothing of the rest.
+        rows = [
+            row
+            for lo in range(0, len(ids), GET_CHUNK)
+            for row in self.client.get(
+                self.collection, ids=ids[lo : lo + GET_CHUNK], output_fields=[VECTOR_FIELD], timeout=self.timeout
+            )
+        ]
+        for row in rows:
+            vector = row[VECTOR_FIELD]  # {index: weight}
+            found[int(row["id"])] = (list(map(int, vector)), list(vector.values()))
+        return rows_to_csr(ids, found, self.model.h)
+
+    def delete(self, ids: Sequence[int]) -> None:
+        self.check_model()
+        self.client.delete(self.collection, ids=[int(i) for i in ids], timeout=self.timeout)
+
+    def count(self) -> int:
+        self.check_model()
+        return count_rows(self.client, self.collection, self.timeout)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "engine": "milvus",
+            "points": self.count(),
+            "index": self.inverted_index_algo,
+        }
+
+    def close(self) -> None:
+        self.client.close()

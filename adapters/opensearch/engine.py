@@ -1,0 +1,164 @@
+"""A real OpenSearch node on loopback, started with `bin/opensearch` from the distribution that
+`saevdb.adapters.opensearch.distribution` assembles from Maven Central. Single-node discovery, no
+security plugin (the integ-test build has none). OpenSearch refuses to run as root, so under root
+the node runs as `nobody`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import ConnectionTimeout, TransportError
+
+from saevdb.adapters.launcher import EngineNotReady, LocalEngine, free_port
+from saevdb.adapters.opensearch.constants import CLIENT_POOL
+from saevdb.adapters.opensearch.distribution import VERSION, as_root, ensure_distribution, java_home
+
+HEAP = "512m"
+UNPRIVILEGED_USER = "nobody"
+STOP_TIMEOUT_S = 60.0
+
+
+def _check_reachable(path: Path) -> None:
+    """Under root the node runs as `nobody`, who must be able to enter every folder above `path`."""
+    for folder in path.parents:
+        if not folder.stat().st_mode & 0o001:
+            raise RuntimeError(
+                f"{folder} is closed to other users, and under root OpenSearch runs as {UNPRIVILEGED_USER}: "
+                "put the node's folder elsewhere (e.g. under /tmp or /var/lib)"
+            )
+
+
+class OpenSearchNode(LocalEngine):
+    """Context manager: `with OpenSearchNode(path) as node: OpenSearch(node.url)`.
+
+    `path` holds the node's config, data and logs, so a later node on the same path sees the same
+    indices. Heap `heap`; `pid` is the JVM.
+    """
+
+    startup_timeout_s = 180.0
+
+    def __init__(self, path: str | Path, port: int | None = None, heap: str = HEAP, version: str = VERSION) -> None:
+        self.path = Path(path).absolute()
+        super().__init__(self.path / "engine.pid")
+        self.port = port or free_port()
+        self.heap, self.version = heap, version
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def client(self) -> OpenSearch:
+        """A new client on this node, with a connection pool for concurrent searches."""
+        return OpenSearch(self.url, pool_maxsize=CLIENT_POOL)
+
+    def _configure(self, home: Path) -> Path:
+        config = self.path / "config"
+        for folder in ("data", "logs"):  # jvm.options writes gc.log and heap dumps relative to the cwd
+            (self.path / folder).mkdir(exist_ok=True)
+        if not config.exists():
+            shutil.copytree(home / "config", config)
+            # bin/opensearch runs from the read-only distribution: point its relative paths here.
+            options = config / "jvm.options"
+            text = options.read_text().replace("=logs/", f"={self.path}/logs/").replace("=data", f"={self.path}/data")
+            options.write_text(text.replace("file=logs/", f"file={self.path}/logs/"))
+        (config / "opensearch.yml").write_text(
+            "\n".join(
+                [
+                    "cluster.name: saevdb",
+                    "node.name: saevdb-0",
+                    f"path.data: {self.path / 'data'}",
+                    f"path.logs: {self.path / 'logs'}",
+                    "network.host: 127.0.0.1",
+                    f"http.port: {self.port}",
+                    f"transport.port: {free_port()}",
+                    "discovery.type: single-node",
+                    # A nearly full shared disk must not turn test indices read-only.
+                    "cluster.routing.allocation.disk.threshold_enabled: false",
+                    "",
+                ]
+            )
+        )
+        return config
+
+    def start(self) -> OpenSearchNode:
+        home = ensure_distribution(self.version)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.reap_stale()
+        config = self._configure(home)
+        env = {
+            **os.environ,
+            "OPENSEARCH_JAVA_HOME": str(java_home()),
+            "OPENSEARCH_PATH_CONF": str(config),
+            "OPENSEARCH_JAVA_OPTS": f"-Xms{self.heap} -Xmx{self.heap}",
+        }
+        user = None
+        if as_root():
+            user = UNPRIVILEGED_USER
+            _check_reachable(self.path)
+            shutil.chown(self.path, user)
+            for path in self.path.rglob("*"):
+                shutil.chown(path, user)
+        with open(self.path / "stdout.log", "ab") as log:
+            self._process = subprocess.Popen(
+                [str(home / "bin" / "opensearch")],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                user=user,
+                cwd=self.path,
+            )
+        probe = OpenSearch(self.url, timeout=5, max_retries=0)
+
+        def healthy() -> bool:  # the engine's own wait: the call returns once the cluster is yellow
+            return not probe.cluster.health(wait_for_status="yellow", timeout="1s")["timed_out"]
+
+        try:
+            self.wait_until_serving(
+                healthy,
+                lambda: self._process.poll() is None,
+                "OpenSearch",
+                retry_on=(OpenSearchConnectionError, ConnectionTimeout, TransportError),
+            )
+        except EngineNotReady as e:
+            raise EngineNotReady(f"{e}\n{self._log_tail()}") from e
+        finally:
+            probe.close()
+        self.record_pid()
+        return self
+
+    def _log_tail(self) -> str:
+        log = self.path / "stdout.log"
+        return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+    def _end(self, graceful: bool) -> None:
+        if self._process is not None and self._process.poll() is None:
+            if graceful:
+                self._process.terminate()
+                try:
+                    self._process.wait(timeout=STOP_TIMEOUT_S)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass  # a node that ignores SIGTERM is killed below
+            self._process.kill()
+            self._process.wait()
+
+    def sparse_adapter(self, model, name: str, **options):
+        from saevdb.adapters.opensearch.sparse import OpenSearchAdapter
+
+        return OpenSearchAdapter(model, self.client(), name, **options)
+
+    def dense_adapter(self, d: int, name: str, **options):
+        from saevdb.adapters.opensearch.dense import OpenSearchDenseAdapter
+
+        return OpenSearchDenseAdapter(d, self.client(), name, **options)

@@ -1,0 +1,68 @@
+"""What the OpenSearch sparse and dense adapters share: one index on a client, writes made
+searchable by a refresh just before something reads them, bulk writes, merging after a bulk load,
+and the index's own figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from opensearchpy import OpenSearch, helpers
+
+from saevdb.adapters.opensearch.constants import BULK_TIMEOUT_S, MERGE_TIMEOUT_S
+
+
+class IndexOnClient:
+    """An index `index` on `client`; subclasses set both. Writes mark it unrefreshed, reads refresh it once."""
+
+    client: OpenSearch
+    index: str
+    _unrefreshed: bool = False
+
+    def mark_written(self) -> None:
+        """Writes went in outside `bulk_write` (an ingest hook's refresh=True asks for them now)."""
+        self._unrefreshed = True
+
+    def refresh(self) -> None:
+        """Make the writes so far searchable, once, just before something reads them."""
+        if self._unrefreshed:
+            self.client.indices.refresh(index=self.index)
+            self._unrefreshed = False
+
+    def bulk_write(self, actions: list[dict[str, Any]], ignore_status: tuple[int, ...] = ()) -> None:
+        """One bulk request for the whole batch (already validated), with a timeout a busy node meets."""
+        helpers.bulk(
+            self.client,
+            actions,
+            chunk_size=max(len(actions), 1),
+            max_chunk_bytes=100 * 2**20,
+            request_timeout=BULK_TIMEOUT_S,
+            ignore_status=ignore_status,
+        )
+        self._unrefreshed = True
+
+    def merge_to_one_segment(self) -> None:
+        """Refresh (buffered documents become segments), merge to one, refresh again so searchers and
+        stats move to the merged segment: the state after a bulk load."""
+        self.client.indices.refresh(index=self.index)
+        self.client.indices.forcemerge(index=self.index, max_num_segments=1, request_timeout=MERGE_TIMEOUT_S)
+        self.client.indices.refresh(index=self.index)
+        self._unrefreshed = False
+
+    def index_figures(self) -> dict[str, Any]:
+        """The engine's own figures for the index (primaries): documents, store size, segments."""
+        self.refresh()
+        primaries = self.client.indices.stats(index=self.index, metric="docs,store,segments")["_all"]["primaries"]
+        return {
+            "engine": "opensearch",
+            "points": primaries["docs"]["count"],
+            "store_bytes": primaries["store"]["size_in_bytes"],
+            "segments": primaries["segments"]["count"],
+        }
+
+
+def check_nonzero(vectors: np.ndarray, name: str) -> None:
+    """Cosine is undefined for a zero vector and Lucene rejects one: refuse the batch before sending it."""
+    zero = np.flatnonzero(~np.any(vectors, axis=1))
+    if zero.size:
+        raise ValueError(f"{name} contain {zero.size} zero row(s), e.g. rows {', '.join(map(str, zero[:5]))}")

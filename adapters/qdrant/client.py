@@ -1,0 +1,158 @@
+"""Qdrant through the official `qdrant-client`: a server URL, or local mode (`":memory:"` / `path=`).
+
+Codes live in a named sparse vector (inverted index, inner product, no IDF modifier); the model's
+identity lives in the collection's metadata and is checked before any write or query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import scipy.sparse as sp
+from qdrant_client import QdrantClient, models
+
+from saevdb.adapters.base import ModelInfo
+from saevdb.adapters.batches import check_batch, check_datatype, check_queries, pad_results, rows_to_csr
+from saevdb.adapters.model_check import METADATA_KEY, ModelTagged
+from saevdb.adapters.qdrant.constants import PRECISIONS, VECTOR_NAME
+
+DATATYPES = {"float32": models.Datatype.FLOAT32, "float16": models.Datatype.FLOAT16, "uint8": models.Datatype.UINT8}
+
+
+class QdrantAdapter(ModelTagged):
+    """A Qdrant collection of k-sparse codes.
+
+    Args:
+        model: the `ModelInfo` of the SAE whose codes this collection holds.
+        client: a `QdrantClient` (server or local mode); the adapter does not own it unless
+            `close()` is called.
+        collection: collection name.
+        datatype: sparse vector storage, "float32", "float16" or "uint8" (values 0..255 only).
+        on_disk: keep the sparse index on disk (memory-mapped) instead of in RAM.
+        shards, replicas: for a Qdrant cluster (`shard_number`, `replication_factor`); None takes the
+            server's defaults. Local mode has one shard.
+    """
+
+    def __init__(
+        self,
+        model: ModelInfo,
+        client: QdrantClient,
+        collection: str,
+        datatype: str = "float32",
+        on_disk: bool = False,
+        shards: int | None = None,
+        replicas: int | None = None,
+    ) -> None:
+        self.model, self.client, self.collection = model, client, collection
+        self.name = collection
+        self.datatype, self.on_disk = check_datatype(datatype, PRECISIONS), on_disk
+        self.shards, self.replicas = shards, replicas
+        self._checked = False
+
+    def __repr__(self) -> str:
+        return f"QdrantAdapter(collection={self.collection!r}, datatype={self.datatype}, on_disk={self.on_disk})"
+
+    @classmethod
+    def from_url(cls, model: ModelInfo, url: str, collection: str, **options) -> QdrantAdapter:
+        """On a Qdrant server or cluster at `url` (e.g. "http://qdrant:6333"), or qdrant-client's local
+        mode in memory for `url` ":memory:"."""
+        return cls(model, QdrantClient(location=url), collection, **options)
+
+    def exists(self) -> bool:
+        return self.client.collection_exists(self.collection)
+
+    def recreate(self) -> None:
+        if self.client.collection_exists(self.collection):
+            self.client.delete_collection(self.collection)
+        self.client.create_collection(
+            self.collection,
+            vectors_config={},
+            sparse_vectors_config={
+                VECTOR_NAME: models.SparseVectorParams(
+                    index=models.SparseIndexParams(on_disk=self.on_disk, datatype=DATATYPES[self.datatype])
+                )
+            },
+            metadata={METADATA_KEY: self.model.to_dict()},
+            shard_number=self.shards,
+            replication_factor=self.replicas,
+        )
+        self._checked = True
+
+    def optimize(self) -> None:
+        """Nothing to wait for: a Qdrant server optimises in the background, local mode has no index."""
+
+    def drop(self) -> None:
+        self.client.delete_collection(self.collection)
+        self._checked = False
+
+    def _stored_model(self) -> dict[str, Any] | None:
+        return (self.client.get_collection(self.collection).config.metadata or {}).get(METADATA_KEY)
+
+    def _aliased_to(self) -> str | None:
+        """The collection `self.collection` names when it is an alias."""
+        for alias in self.client.get_aliases().aliases:
+            if alias.alias_name == self.collection:
+                return alias.collection_name
+        return None
+
+    def point_alias(self, alias: str) -> str | None:
+        previous = next((a.collection_name for a in self.client.get_aliases().aliases if a.alias_name == alias), None)
+        changes = [
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name=self.collection, alias_name=alias)
+            )
+        ]
+        if previous is not None:
+            changes.insert(0, models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
+        self.client.update_collection_aliases(change_aliases_operations=changes)  # one request: atomic
+        return previous
+
+    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
+        ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=False, uint8=self.datatype == "uint8")
+        self.check_model()
+        points = [
+            models.PointStruct(
+                id=int(point),
+                vector={VECTOR_NAME: models.SparseVector(indices=row.indices.tolist(), values=row.data.tolist())},
+                payload=None if payloads is None else payloads[i],
+            )
+            for i, (point, row) in enumerate(zip(ids, codes, strict=True))
+        ]
+        self.client.upsert(self.collection, points=points, wait=True)
+
+    def search(self, queries: sp.csr_matrix, top_k: int, filter: models.Filter | None = None):
+        queries = check_queries(queries, self.model.h, nonneg=False)
+        self.check_model()
+        requests = [
+            models.QueryRequest(
+                query=models.SparseVector(indices=q.indices.tolist(), values=q.data.tolist()),
+                using=VECTOR_NAME,
+                limit=top_k,
+                filter=filter,
+            )
+            for q in queries
+        ]
+        responses = self.client.query_batch_points(self.collection, requests=requests)
+        return pad_results([[(int(p.id), p.score) for p in r.points] for r in responses], top_k)
+
+    def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
+        self.check_model()
+        records = self.client.retrieve(self.collection, ids=[int(i) for i in ids], with_vectors=[VECTOR_NAME])
+        found = {int(r.id): (r.vector[VECTOR_NAME].indices, r.vector[VECTOR_NAME].values) for r in records}
+        return rows_to_csr(ids, found, self.model.h)
+
+    def delete(self, ids: Sequence[int]) -> None:
+        self.check_model()
+        self.client.delete(self.collection, points_selector=models.PointIdsList(points=[int(i) for i in ids]))
+
+    def count(self) -> int:
+        self.check_model()
+        return self.client.count(self.collection, exact=True).count
+
+    def stats(self) -> dict[str, Any]:
+        info = self.client.get_collection(self.collection)
+        return {"engine": "qdrant", "points": info.points_count, "datatype": self.datatype, "on_disk": self.on_disk}
+
+    def close(self) -> None:
+        self.client.close()

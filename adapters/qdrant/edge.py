@@ -1,0 +1,221 @@
+"""Qdrant Edge (`qdrant-edge-py`): the real Qdrant engine in-process, one shard in a folder.
+
+The embedded default for Qdrant. Edge shards have no collection metadata, so the model's identity
+is kept in `saevdb_model.json` beside the shard and checked before any write or query.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import qdrant_edge as edge
+import scipy.sparse as sp
+
+from saevdb.adapters.base import ModelInfo
+from saevdb.adapters.batches import (
+    check_batch,
+    check_datatype,
+    check_dense_batch,
+    check_queries,
+    pad_results,
+    rows_to_csr,
+)
+from saevdb.adapters.launcher import allocated_bytes
+from saevdb.adapters.qdrant.constants import DENSE_NAME, MODEL_FILE, PRECISIONS, VECTOR_NAME
+from saevdb.sae_core.validation import check_embeddings
+
+DATATYPES = {
+    "float32": edge.VectorStorageDatatype.Float32,
+    "float16": edge.VectorStorageDatatype.Float16,
+    "uint8": edge.VectorStorageDatatype.Uint8,
+}
+
+
+class QdrantEdgeAdapter:
+    """A Qdrant Edge shard of k-sparse codes in folder `path` (created by `recreate()`)."""
+
+    def __init__(self, model: ModelInfo, path: str | Path, datatype: str = "float32", on_disk: bool = False) -> None:
+        self.model, self.path = model, Path(path)
+        self.datatype, self.on_disk = check_datatype(datatype, PRECISIONS), on_disk
+        self._shard: edge.EdgeShard | None = None
+
+    def __repr__(self) -> str:
+        return f"QdrantEdgeAdapter(path={str(self.path)!r}, datatype={self.datatype}, on_disk={self.on_disk})"
+
+    def _config(self) -> edge.EdgeConfig:
+        params = edge.EdgeSparseVectorParams(on_disk=self.on_disk, datatype=DATATYPES[self.datatype])
+        return edge.EdgeConfig(sparse_vectors={VECTOR_NAME: params})
+
+    def exists(self) -> bool:
+        return (self.path / MODEL_FILE).is_file()
+
+    def recreate(self) -> None:
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.mkdir(parents=True)
+        self._shard = edge.EdgeShard.create(str(self.path), self._config())
+        (self.path / MODEL_FILE).write_text(json.dumps(self.model.to_dict()))
+
+    def drop(self) -> None:
+        self.close()
+        if self.path.is_symlink():
+            raise ValueError(f"{self.path} is an alias: drop the shard it points at")
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def point_alias(self, alias: str) -> str | None:
+        """Edge shards have no aliases: `alias` is a symlink beside the shard, replaced by a rename
+        (atomic). An adapter holds the shard it opened, so its queries stay on one model."""
+        link = self.path.parent / alias
+        previous = link.resolve().name if link.is_symlink() else None
+        tmp = self.path.parent / f".{alias}.{os.getpid()}"
+        tmp.symlink_to(self.path.name)
+        os.replace(tmp, link)
+        return previous
+
+    def check_model(self) -> None:
+        """The shard's model file must name this model; an open shard was checked when it opened."""
+        if self._shard is None:
+            if not (self.path / MODEL_FILE).is_file():
+                raise ValueError(f"{self.path} holds no saevdb shard: call recreate() first")
+            self.model.check_same(json.loads((self.path / MODEL_FILE).read_text()), str(self.path))
+
+    @property
+    def shard(self) -> edge.EdgeShard:
+        """The open shard; loading an existing one checks that it holds this model's codes."""
+        if self._shard is None:
+            self.check_model()
+            self._shard = edge.EdgeShard.load(str(self.path), self._config())
+        return self._shard
+
+    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
+        ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=False, uint8=self.datatype == "uint8")
+        points = [
+            edge.Point(
+                int(point),
+                {VECTOR_NAME: edge.SparseVector(row.indices.tolist(), row.data.tolist())},
+                None if payloads is None else payloads[i],
+            )
+            for i, (point, row) in enumerate(zip(ids, codes, strict=True))
+        ]
+        self.shard.update(edge.UpdateOperation.upsert_points(points))
+
+    def optimize(self) -> None:
+        """Merge segments after a bulk load, as Qdrant's optimiser would in a server."""
+        self.shard.optimize()
+
+    def search(self, queries: sp.csr_matrix, top_k: int, filter: edge.Filter | None = None):
+        queries = check_queries(queries, self.model.h, nonneg=False)
+        hits = []
+        for q in queries:
+            request = edge.QueryRequest(
+                limit=top_k,
+                query=edge.Query.Nearest(edge.SparseVector(q.indices.tolist(), q.data.tolist()), using=VECTOR_NAME),
+                filter=filter,
+            )
+            hits.append([(int(p.id), p.score) for p in self.shard.query(request)])
+        return pad_results(hits, top_k)
+
+    def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
+        records = self.shard.retrieve([int(i) for i in ids], with_payload=False, with_vector=True)
+        found = {int(r.id): (r.vector[VECTOR_NAME].indices, r.vector[VECTOR_NAME].values) for r in records}
+        return rows_to_csr(ids, found, self.model.h)
+
+    def delete(self, ids: Sequence[int]) -> None:
+        self.shard.update(edge.UpdateOperation.delete_points([int(i) for i in ids]))
+
+    def count(self) -> int:
+        return self.shard.count(edge.CountRequest(exact=True))
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "engine": "qdrant-edge",
+            "points": self.count(),
+            "disk_bytes": allocated_bytes(self.path),
+            "datatype": self.datatype,
+        }
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
+
+
+class QdrantEdgeDenseAdapter:
+    """The dense baseline: the same engine holding float32 vectors in its HNSW index, cosine.
+
+    HNSW is built by `optimize()` for segments above Qdrant's indexing threshold (smaller ones are
+    scanned exactly), as in a Qdrant server.
+    """
+
+    def __init__(self, d: int, path: str | Path, m: int = 16, ef_construct: int = 100) -> None:
+        self.d, self.path, self.m, self.ef_construct = d, Path(path), m, ef_construct
+        self._shard: edge.EdgeShard | None = None
+
+    def __repr__(self) -> str:
+        return f"QdrantEdgeDenseAdapter(path={str(self.path)!r}, d={self.d}, m={self.m})"
+
+    def _config(self) -> edge.EdgeConfig:
+        hnsw = edge.HnswIndexConfig(m=self.m, ef_construct=self.ef_construct, full_scan_threshold=10_000)
+        params = edge.EdgeVectorParams(size=self.d, distance=edge.Distance.Cosine)
+        return edge.EdgeConfig(vectors={DENSE_NAME: params}, hnsw_config=hnsw)
+
+    def recreate(self) -> None:
+        self.drop()
+        self.path.mkdir(parents=True)
+        self._shard = edge.EdgeShard.create(str(self.path), self._config())
+
+    def drop(self) -> None:
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    @property
+    def shard(self) -> edge.EdgeShard:
+        if self._shard is None:
+            if not self.path.is_dir():
+                raise ValueError(f"{self.path} holds no shard: call recreate() first")
+            self._shard = edge.EdgeShard.load(str(self.path), self._config())
+        return self._shard
+
+    def upsert(self, ids: Sequence[int], vectors: np.ndarray, payloads: Sequence[dict] | None = None) -> None:
+        ids, vectors = check_dense_batch(ids, vectors, self.d, payloads)
+        points = [
+            edge.Point(int(point), {DENSE_NAME: vector.tolist()}, None if payloads is None else payloads[i])
+            for i, (point, vector) in enumerate(zip(ids, vectors, strict=True))
+        ]
+        self.shard.update(edge.UpdateOperation.upsert_points(points))
+
+    def optimize(self) -> None:
+        self.shard.optimize()
+
+    def search(self, queries: np.ndarray, top_k: int, filter: edge.Filter | None = None):
+        queries = check_embeddings(queries, self.d, name="queries")
+        hits = []
+        for q in np.asarray(queries, dtype=np.float32):
+            request = edge.QueryRequest(
+                limit=top_k, query=edge.Query.Nearest(q.tolist(), using=DENSE_NAME), filter=filter
+            )
+            hits.append([(int(p.id), p.score) for p in self.shard.query(request)])
+        return pad_results(hits, top_k)
+
+    def count(self) -> int:
+        return self.shard.count(edge.CountRequest(exact=True))
+
+    def stats(self) -> dict[str, Any]:
+        info = self.shard.info()
+        return {
+            "engine": "qdrant-edge",
+            "points": info.points_count,
+            "indexed_vectors": info.indexed_vectors_count,
+            "disk_bytes": allocated_bytes(self.path),
+        }
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None

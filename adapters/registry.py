@@ -1,0 +1,115 @@
+"""The engine registry: one entry per engine folder, declaring what it can do.
+
+Tests, CLI choices, the integration launchers and the benchmarks read these entries instead of
+listing engines by hand, so adding an engine is one folder under `adapters/` and one entry here.
+Classes are named as "module:attribute" and imported on first use, so reading the registry needs
+no engine client installed (each engine is an extra: `pip install saevdb[qdrant]`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """One engine and its capabilities.
+
+    Attributes:
+        adapter: the sparse adapter for a server URL (`cls.from_url(model, url, collection)`).
+        local: the `LocalEngine` this library starts when no URL is given.
+        container: a context manager `(image) -> (adapter class, connected client)` over the
+            engine's container (testcontainers), for users with a Docker engine.
+        image: the container image pinned for that path (and in docker/compose.yml).
+        extra: the pip extra that installs the engine's client.
+        client_modules: modules the local engine needs importable.
+        programs: programs the local engine needs on the PATH.
+        signed: stores negative sparse weights (otherwise codes and queries must be non-negative).
+        precisions: how the sparse index can store values (`datatype=` of every sparse adapter).
+        score_rtol: relative error of a sparse inner product read back from float32 storage.
+        alias_switch: what an adapter already open on an alias sees when the alias moves, in the
+            local engine: "live" (the next call checks the new model), "reopen" (it keeps the
+            collection it opened until reopened) or None (the local engine has no aliases).
+        quantizations: built-in dense quantizations the dense adapter takes (`quantization=`).
+        pruning: sparse search knobs the sparse adapter takes, trading exactness for speed.
+    """
+
+    adapter: str
+    local: str
+    container: str
+    image: str
+    extra: str
+    client_modules: tuple[str, ...]
+    programs: tuple[str, ...] = ()
+    signed: bool = False
+    precisions: tuple[str, ...] = ("float32",)
+    score_rtol: float = 1e-5
+    alias_switch: str | None = "live"
+    quantizations: tuple[str, ...] = ()
+    pruning: tuple[str, ...] = ()
+
+
+ENGINES: dict[str, EngineSpec] = {
+    "qdrant": EngineSpec(
+        adapter="saevdb.adapters.qdrant.client:QdrantAdapter",
+        local="saevdb.adapters.qdrant.engine:QdrantEdgeProcess",
+        container="saevdb.adapters.qdrant.container:qdrant_container",
+        image="qdrant/qdrant:v1.15.4",
+        extra="qdrant",
+        client_modules=("qdrant_client", "qdrant_edge"),
+        signed=True,
+        precisions=("float32", "float16", "uint8"),
+        alias_switch="reopen",
+    ),
+    "milvus": EngineSpec(
+        adapter="saevdb.adapters.milvus.sparse:MilvusAdapter",
+        local="saevdb.adapters.milvus.engine:MilvusLiteServer",
+        container="saevdb.adapters.milvus.container:milvus_container",
+        image="milvusdb/milvus:v2.5.17",
+        extra="milvus",
+        client_modules=("pymilvus", "milvus_lite"),
+        alias_switch=None,
+        pruning=("inverted_index_algo", "drop_ratio_search"),
+    ),
+    "opensearch": EngineSpec(
+        adapter="saevdb.adapters.opensearch.sparse:OpenSearchAdapter",
+        local="saevdb.adapters.opensearch.engine:OpenSearchNode",
+        container="saevdb.adapters.opensearch.container:opensearch_container",
+        image="opensearchproject/opensearch:2.19.3",
+        extra="opensearch",
+        client_modules=("opensearchpy",),
+        programs=("java", "mvn"),
+        score_rtol=2**-8,  # rank_features keeps ~9 significant bits
+    ),
+}
+
+
+def engine_spec(name: str) -> EngineSpec:
+    """The registry entry of engine `name`, or one error listing the known ones."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; known: {sorted(ENGINES)}")
+    return ENGINES[name]
+
+
+def load(name: str, role: str) -> Any:
+    """The class (or function) engine `name` registers for `role` ("adapter", "local", "container");
+    a missing client names the extra to install."""
+    spec = engine_spec(name)
+    module, attribute = getattr(spec, role).split(":")
+    try:
+        return getattr(import_module(module), attribute)
+    except ImportError as e:
+        raise ImportError(f"engine {name!r} needs its client: pip install 'saevdb[{spec.extra}]'") from e
+
+
+def adapter_class(name: str) -> type:
+    """The sparse adapter class of engine `name` (for a server URL: `.from_url(model, url, collection)`)."""
+    return load(name, "adapter")
+
+
+def local_engine(name: str, path: str | Path) -> Any:
+    """The embedded engine of `name` on data folder `path`, not started yet: use it as a context manager."""
+    return load(name, "local")(Path(path))

@@ -1,0 +1,121 @@
+"""`SparseCollection`: dense vectors in, dense queries in — the SAE and the engine in between.
+
+Users keep the vectors they have; the wrapper encodes them (CPU or GPU), stores only the k-sparse
+codes through any adapter, and encodes queries the way the engine can take them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from saevdb.adapters.base import ModelInfo, SparseAdapter
+from saevdb.adapters.batches import BATCH_SIZE
+from saevdb.pipeline import encode_and_upload
+from saevdb.sae_core.decode import rerank_candidates
+from saevdb.sae_core.model import SparseAutoencoder
+from saevdb.sae_core.query import QUERY_MODES, query_vectors
+from saevdb.sae_core.validation import check_embeddings
+
+logger = logging.getLogger(__name__)
+
+
+class SparseCollection:
+    """A collection of dense vectors stored as SAE codes in one engine.
+
+    Args:
+        adapter: any `SparseAdapter` (its model must be this model: `ModelInfo.of(model)`).
+        model: the trained SAE.
+        device: where encoding runs ("cpu", "cuda").
+        query_mode: see `saevdb.sae_core.query`; "asymmetric_nonneg" works on every engine.
+        query_k: non-zeros per query (default: `saevdb.sae_core.query.default_query_k`, 4 × the model's k).
+        rerank: fetch this many engine candidates and reorder them by `q̄ · x̂/|x̂|`, the cosine
+            with their reconstructions decoded from the stored codes (0: the engine's order). The
+            engine's inner product over codes is a coarser score than this cosine, so a deeper
+            re-rank recovers neighbours the engine ranked low, at one code read per candidate.
+        batch_size: vectors per upsert.
+
+    Example:
+        >>> col = SparseCollection(QdrantEdgeAdapter(ModelInfo.of(model), "shard/"), model)
+        >>> col.add(ids, vectors)
+        >>> ids, scores = col.search(queries, top_k=10)
+    """
+
+    def __init__(
+        self,
+        adapter: SparseAdapter,
+        model: SparseAutoencoder,
+        device: str = "cpu",
+        query_mode: str = "asymmetric_nonneg",
+        query_k: int | None = None,
+        rerank: int = 100,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        if query_mode not in QUERY_MODES:
+            raise ValueError(f"query_mode must be one of {QUERY_MODES}, got {query_mode!r}")
+        info = ModelInfo.of(model)
+        if getattr(adapter, "model", info) != info:
+            raise ValueError("the adapter was built for another model")
+        self.adapter, self.model, self.device = adapter, model, device
+        self.query_mode, self.query_k, self.batch_size = query_mode, query_k, batch_size
+        self.rerank = rerank
+
+    def _check(self, ids: Sequence[int], dense: np.ndarray, payloads: Sequence[dict] | None) -> np.ndarray:
+        dense = check_embeddings(dense, self.model.config.d)
+        arr = np.asarray(ids)
+        if arr.shape != (dense.shape[0],):
+            raise ValueError(f"{arr.shape} ids for {dense.shape[0]} vectors")
+        if payloads is not None and len(payloads) != arr.size:
+            raise ValueError(f"{len(payloads)} payloads for {arr.size} vectors")
+        return dense
+
+    def add(self, ids: Sequence[int], dense: np.ndarray, payloads: Sequence[dict] | None = None) -> int:
+        """Encode and store `dense [n, d]` under `ids`; everything is checked before anything is sent."""
+        dense = self._check(ids, dense, payloads)
+        ids = np.asarray(ids)
+        parts = (
+            (ids[lo : lo + self.batch_size], dense[lo : lo + self.batch_size], _part(payloads, lo, self.batch_size))
+            for lo in range(0, len(ids), self.batch_size)
+        )
+        return int(encode_and_upload(self.adapter, self.model, parts, device=self.device)["points"])
+
+    def add_from(self, batches: Iterable[tuple], show_progress_bar: bool | None = None) -> int:
+        """Stream `(ids, dense[, payloads])` batches: batch i+1 is encoded while batch i uploads."""
+        if show_progress_bar is None:
+            show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
+        checked = (
+            (np.asarray(ids), self._check(ids, dense, payloads), payloads)
+            for ids, dense, payloads in ((*batch, None)[:3] for batch in batches)
+        )
+        done = encode_and_upload(self.adapter, self.model, checked, self.device, show_progress_bar)
+        return int(done["points"])
+
+    def search(self, dense_queries: np.ndarray, top_k: int = 10, filter: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """`[q, d]` dense queries → `(ids [q, top_k], scores [q, top_k])`, -1 / -inf where fewer match.
+
+        Scores are the engine's, or with `rerank` the cosine estimate `q̄ · x̂/|x̂|`."""
+        dense_queries = check_embeddings(dense_queries, self.model.config.d, name="queries")
+        weights = query_vectors(self.model, dense_queries, self.query_mode, self.query_k)
+        ids, scores = self.adapter.search(weights, max(top_k, self.rerank), filter)
+        if not self.rerank:
+            return ids, scores
+        return self._rerank(dense_queries, ids, top_k)
+
+    def _rerank(self, queries: np.ndarray, candidates: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+        with torch.no_grad():
+            unit = self.model.preprocess(torch.from_numpy(np.asarray(queries, dtype=np.float32))).numpy()
+        return rerank_candidates(self.model, unit, candidates, self.adapter.retrieve, top_k)
+
+    def delete(self, ids: Sequence[int]) -> None:
+        self.adapter.delete(ids)
+
+    def count(self) -> int:
+        return self.adapter.count()
+
+
+def _part(payloads: Sequence[dict] | None, lo: int, size: int) -> Sequence[dict] | None:
+    return None if payloads is None else payloads[lo : lo + size]
