@@ -33,6 +33,9 @@ class EngineSpec:
         alias_switch: what an adapter already open on an alias sees when the alias moves, in the
             local engine: "live" (the next call checks the new model), "reopen" (it keeps the
             collection it opened until reopened) or None (the local engine has no aliases).
+        storage_variants: other sparse adapter options that change what is stored, worth measuring
+            beside the precisions (benchmarks/engine_precision.py sweeps both).
+        size_settle_s: seconds after a bulk load before the engine's store size is final (0: at once).
         quantizations: built-in dense quantizations the dense adapter takes (`quantization=`).
         pruning: sparse search knobs the sparse adapter takes, trading exactness for speed.
     """
@@ -48,6 +51,8 @@ class EngineSpec:
     precisions: tuple[str, ...] = ("float32",)
     score_rtol: float = 1e-5
     alias_switch: str | None = "live"
+    storage_variants: tuple[dict[str, Any], ...] = ()
+    size_settle_s: float = 0.0
     quantizations: tuple[str, ...] = ()
     pruning: tuple[str, ...] = ()
 
@@ -63,6 +68,7 @@ ENGINES: dict[str, EngineSpec] = {
         signed=True,
         precisions=("float32", "float16", "uint8"),
         alias_switch="reopen",
+        storage_variants=({"on_disk": True},),  # the sparse index memory-mapped instead of in RAM
     ),
     "milvus": EngineSpec(
         adapter="saevdb.adapters.milvus.sparse:MilvusAdapter",
@@ -83,6 +89,10 @@ ENGINES: dict[str, EngineSpec] = {
         client_modules=("opensearchpy",),
         programs=("java", "mvn"),
         score_rtol=2**-8,  # rank_features keeps ~9 significant bits
+        storage_variants=({"source": "none"}, {"source": "full"}),  # what _source keeps of a code
+        # Each document stays whole as _recovery_source until the shard's retention lease (synced every
+        # 30 s) passes it and a merge prunes it: sizes read sooner are the same whatever _source keeps.
+        size_settle_s=65.0,
     ),
 }
 

@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/engine_precision.py --model runs/wordnet/h4096_k32 [--data wordnet] [--n 10000]
 
-Encodes `n` real vectors with the model, loads them into every engine in each storage precision
-(Qdrant Edge float32 / float16 / uint8, qdrant-client local mode, Milvus Lite 2.5, OpenSearch
-rank_features with each `_source` mode), queries with `queries` other rows (asymmetric
-non-negative weights, the default), and prints the overlap of each engine's top-10 with the exact
-top-10 computed in numpy on the codes it was given, plus the engine's own size figures.
+Encodes `n` real vectors with the model and loads them into every engine of the registry, once per
+storage precision it declares and per storage variant (e.g. what OpenSearch's `_source` keeps),
+each a collection of its own in the engine's local engine; queries with `queries` other rows
+(asymmetric non-negative weights, the default) and prints the overlap of each engine's top-10 with
+the exact top-10 computed in numpy on the codes it was given, plus the engine's own size figures.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from saevdb.adapters import ModelInfo, adapter_class, upload
-from saevdb.adapters.milvus_lite import MilvusLiteServer
-from saevdb.adapters.opensearch_node import OpenSearchNode
+from saevdb.adapters import ENGINES, ModelInfo, local_engine, upload
 from saevdb.sae_core.data import load_embeddings
 from saevdb.sae_core.encode import encode
 from saevdb.sae_core.model_files import load_model
@@ -29,46 +27,17 @@ from saevdb.sae_core.quantize import quantize_uint8, uint8_scale
 from saevdb.sae_core.query import query_vectors
 from saevdb.sae_core.search import exact_topk
 
-OPENSEARCH_LEASE_WAIT_S = 65
+SETTLE_ROWS = 1000
 
 
 def overlap_at_10(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
 
 
-def settle(adapter, codes) -> None:
-    """Rewrite the last 1,000 codes and merge to one segment, which prunes the recovery source it may."""
-    n = codes.shape[0]
-    adapter.upsert(np.arange(n - 1000, n), codes[n - 1000 :])
-    adapter.client.indices.flush(index=adapter.index)
-    adapter.client.indices.forcemerge(index=adapter.index, max_num_segments=1)
-
-
-def measure(name: str, adapter, stored, queries, exact, loaded: dict | None = None, after_load=None) -> dict:
-    """Load `stored` codes (unless `loaded` says how that went), search, and compare with `exact`
-    (the numpy top-10 on the unrounded codes)."""
-    if loaded is None:
-        adapter.recreate()
-        loaded = upload(adapter, np.arange(stored.shape[0]), stored, batch_size=1000, show_progress_bar=False)
-    if after_load is not None:
-        after_load(adapter)
-    start = time.perf_counter()
-    found, _ = adapter.search(queries, 10)
-    seconds = time.perf_counter() - start
-    row = {
-        "overlap_at_10_vs_stored": overlap_at_10(found, exact_topk(queries, stored, 10)[0]),
-        "overlap_at_10_vs_float32": overlap_at_10(found, exact),
-        "upload_vectors_per_s": round(loaded["points_per_s"]),
-        "search_qps": round(queries.shape[0] / seconds, 1),
-        "stats": adapter.stats(),
-    }
-    print(
-        f"{name:30s} vs stored {row['overlap_at_10_vs_stored']:.4f}  vs float32 {row['overlap_at_10_vs_float32']:.4f}"
-        f"  {row['search_qps']:8.1f} q/s  {row['stats']}",
-        flush=True,
-    )
-    adapter.close()
-    return row
+def variants(name: str) -> list[dict]:
+    """Every storage the engine declares: each precision, then each other variant at float32."""
+    spec = ENGINES[name]
+    return [{"datatype": p} for p in spec.precisions] + [dict(v) for v in spec.storage_variants]
 
 
 def main() -> None:
@@ -77,6 +46,7 @@ def main() -> None:
     parser.add_argument("--data", default="wordnet")
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--backends", default=",".join(ENGINES))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -84,52 +54,43 @@ def main() -> None:
     vectors = load_embeddings(args.data)
     codes = encode(model, vectors[: args.n], show_progress_bar=False)
     codes.eliminate_zeros()
-    dense_queries = np.asarray(vectors[args.n : args.n + args.queries])
-    queries = query_vectors(model, dense_queries, "asymmetric_nonneg", model.config.k)
+    queries = query_vectors(model, np.asarray(vectors[args.n : args.n + args.queries]), "asymmetric_nonneg")
     info = ModelInfo.of(model)
     exact, _ = exact_topk(queries, codes, 10)
-    uint8_codes = quantize_uint8(codes, uint8_scale(codes))
+    stored_as = {"uint8": quantize_uint8(codes, uint8_scale(codes))}
     report: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        edge = adapter_class("qdrant-edge")
-        for datatype in ("float32", "float16", "uint8"):
-            stored = uint8_codes if datatype == "uint8" else codes
-            adapter = edge(info, Path(tmp) / datatype, datatype=datatype)
-            report[f"qdrant-edge {datatype}"] = measure(f"qdrant-edge {datatype}", adapter, stored, queries, exact)
-
-        from qdrant_client import QdrantClient
-
-        adapter = adapter_class("qdrant")(info, QdrantClient(":memory:"), "items")
-        report["qdrant local"] = measure("qdrant local", adapter, codes, queries, exact)
-
-        from pymilvus import MilvusClient
-
-        with MilvusLiteServer(Path(tmp) / "milvus.db") as server:
-            adapter = adapter_class("milvus")(info, MilvusClient(uri=server.uri), "items")
-            report["milvus-lite"] = measure("milvus-lite", adapter, codes, queries, exact)
-
-        from opensearchpy import OpenSearch
-
-        Path(tmp).chmod(0o755)  # under root the node runs as `nobody`, who must reach its folder
-        with OpenSearchNode(Path(tmp) / "opensearch") as node:
-            indices = {
-                source: adapter_class("opensearch")(info, OpenSearch(node.url), f"items_{source}", source=source)
-                for source in ("compact", "none", "full")
-            }
-            loaded = {}
-            for source, adapter in indices.items():
-                adapter.recreate()
-                ids = np.arange(codes.shape[0])
-                loaded[source] = upload(adapter, ids, codes, batch_size=1000, show_progress_bar=False)
-                adapter.client.indices.flush(index=adapter.index)
-            # OpenSearch keeps each whole original document as _recovery_source until the shard's
-            # retention lease (synced every 30 s) passes it and a merge prunes it: sizes read right
-            # after loading are the same whatever _source keeps. Wait, rewrite a slice, merge.
-            time.sleep(OPENSEARCH_LEASE_WAIT_S)
-            for source, adapter in indices.items():
-                name = f"opensearch source={source}"
-                rewrite = lambda a: settle(a, codes)  # noqa: E731
-                report[name] = measure(name, adapter, codes, queries, exact, loaded[source], rewrite)
+        Path(tmp).chmod(0o755)  # under root the OpenSearch node runs as `nobody`, who must reach its folder
+        for name in args.backends.split(","):
+            with local_engine(name, Path(tmp) / name) as engine:
+                loaded = {}
+                for i, options in enumerate(variants(name)):
+                    stored = stored_as.get(options.get("datatype"), codes)
+                    adapter = engine.sparse_adapter(info, f"items_{i}", **options)
+                    adapter.recreate()
+                    loaded[i] = (adapter, options, stored, upload(adapter, np.arange(args.n), stored, batch_size=1000))
+                time.sleep(ENGINES[name].size_settle_s)
+                for adapter, options, stored, up in loaded.values():
+                    adapter.upsert(np.arange(args.n - SETTLE_ROWS, args.n), stored[args.n - SETTLE_ROWS :])
+                    adapter.optimize()
+                    start = time.perf_counter()
+                    found, _ = adapter.search(queries, 10)
+                    seconds = time.perf_counter() - start
+                    label = f"{name} " + " ".join(f"{k}={v}" for k, v in options.items())
+                    report[label] = row = {
+                        "overlap_at_10_vs_stored": overlap_at_10(found, exact_topk(queries, stored, 10)[0]),
+                        "overlap_at_10_vs_float32": overlap_at_10(found, exact),
+                        "upload_vectors_per_s": round(up["points_per_s"]),
+                        "search_qps": round(queries.shape[0] / seconds, 1),
+                        "stats": adapter.stats(),
+                    }
+                    print(
+                        f"{label:32s} vs stored {row['overlap_at_10_vs_stored']:.4f}"
+                        f"  vs float32 {row['overlap_at_10_vs_float32']:.4f}  {row['search_qps']:8.1f} q/s"
+                        f"  {row['stats']}",
+                        flush=True,
+                    )
+                    adapter.close()
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from saevdb.adapters import ENGINES
 from saevdb.sae_core.data import load_wordnet
-
-BACKENDS = ("qdrant", "milvus", "opensearch")
 
 
 def tiled_input(path: Path, rows: int, block: int = 100_000) -> None:
@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--backends", default=",".join(ENGINES))
     parser.add_argument("--input", type=Path, default=Path("runs/wordnet_tiled_1m.npy"))
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -81,7 +81,7 @@ def main() -> None:
             f"  engine RSS {(summary['engine'].get('engine_rss_bytes') or 0) / 2**20:6,.0f} MiB",
             flush=True,
         )
-        subprocess.run(["rm", "-rf", str(work / backend)], check=False)
+        shutil.rmtree(work / backend, ignore_errors=True)
     work.rmdir()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))

@@ -5,7 +5,7 @@
 
 import numpy as np
 
-from saevdb.adapters.compare import CompareConfig, compare, format_compare
+from saevdb.compare import CompareConfig, compare, format_compare
 from saevdb.sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
 
 items = movielens_item_embeddings()  # [9066, 64] real item vectors

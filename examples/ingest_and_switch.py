@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from saevdb.adapters import ModelInfo, local_engine
-from saevdb.adapters.ingest import IngestConfig, ingest
+from saevdb.ingest import IngestConfig, ingest
 from saevdb.sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
 
 items = movielens_item_embeddings()

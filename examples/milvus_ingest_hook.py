@@ -8,8 +8,7 @@ from pathlib import Path
 
 from pymilvus import MilvusClient
 
-from saevdb.adapters.milvus import MilvusIngestHook
-from saevdb.adapters.milvus_lite import MilvusLiteServer
+from saevdb.adapters.milvus import MilvusIngestHook, MilvusLiteServer
 from saevdb.sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
 
 items = movielens_item_embeddings()  # [9066, 64] real item vectors

@@ -7,8 +7,7 @@ import tempfile
 
 from opensearchpy import OpenSearch, helpers
 
-from saevdb.adapters.opensearch import OpenSearchIngestHook
-from saevdb.adapters.opensearch_node import OpenSearchNode
+from saevdb.adapters.opensearch import OpenSearchIngestHook, OpenSearchNode
 from saevdb.sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
 
 items = movielens_item_embeddings()  # [9066, 64] real item vectors

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from pymilvus import MilvusClient
 
-from saevdb.adapters import ModelInfo, adapter_class
-from saevdb.adapters.collection import SparseCollection
-from saevdb.adapters.milvus_lite import MilvusLiteServer
+from saevdb.adapters import ModelInfo
+from saevdb.adapters.milvus import MilvusAdapter, MilvusLiteServer
+from saevdb.adapters.qdrant import QdrantEdgeAdapter
+from saevdb.collection import SparseCollection
 from saevdb.sae_core import SAEConfig, TrainConfig, build_and_fit, movielens_item_embeddings
 
 items = movielens_item_embeddings()
@@ -18,10 +19,10 @@ model, _ = build_and_fit(items, SAEConfig(d=64, h=1024, k=8), TrainConfig(epochs
 info = ModelInfo.of(model)
 folder = Path(tempfile.mkdtemp())
 
-edge = adapter_class("qdrant-edge")(info, folder / "shard")
+edge = QdrantEdgeAdapter(info, folder / "shard")
 edge.recreate()
 with MilvusLiteServer(folder / "milvus.db") as server:
-    milvus = adapter_class("milvus")(info, MilvusClient(uri=server.uri), "movies")
+    milvus = MilvusAdapter(info, MilvusClient(uri=server.uri), "movies")
     milvus.recreate()
     for adapter in (edge, milvus):
         collection = SparseCollection(adapter, model)

@@ -82,7 +82,8 @@ def test_kill_mid_load_then_resume_gives_exactly_the_input(backend, victim, work
     skip_unless_runnable(backend)
     checkpoint = workspace / "engine" / "items.ingest.json"
     at = int(np.random.default_rng(zlib.crc32(f"{backend}-{victim}".encode())).integers(3, 12))
-    ingest = subprocess.Popen(_command(workspace, backend), stderr=subprocess.PIPE, text=True)
+    log = (workspace / "first-run.log").open("w")  # a file, not a pipe nobody reads: a pipe can fill and block
+    ingest = subprocess.Popen(_command(workspace, backend), stderr=log)
     _wait_for_batch(checkpoint, at, ingest)
     if victim == "engine":
         for child in psutil.Process(ingest.pid).children(recursive=True):
@@ -90,6 +91,7 @@ def test_kill_mid_load_then_resume_gives_exactly_the_input(backend, victim, work
     else:
         os.kill(ingest.pid, signal.SIGKILL)
     ingest.wait(timeout=120)
+    log.close()
     assert ingest.returncode != 0
     done = json.loads(checkpoint.read_text())["state"]["batches_done"]
     assert at <= done < ROWS // BATCH

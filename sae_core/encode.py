@@ -84,8 +84,7 @@ def encode(
 
     Returns:
         `scipy.sparse.csr_matrix [n, h]`, float32 values, int32 indices, sorted per row; zeros (a
-        non-negative value clamped to 0, about 0.5% of them on WordNet–MiniLM) are dropped, so a
-        row holds at most k entries.
+        non-negative value clamped to 0) are dropped, so a row holds at most k entries.
     """
     cfg = model.config
     x = check_embeddings(x, cfg.d)

@@ -9,9 +9,9 @@ Every query mode of `sae_core.query` is measured, each also as `<mode>+rerank`: 
 `rerank` candidates reordered by q̄ · x̂/|x̂|, decoded from the stored codes client-side (no extra bytes).
 Baselines rank by the same kind of score, the cosine between the query and each item's stored
 form: their item norms cost no bytes either (a PQ code's norm is a sum of its centroids' norms),
-and it is the fair match (faiss PQ128×8 on WordNet–MiniLM: 0.900 by inner product, 0.919 by cosine).
-The headline is asymmetric_nonneg+rerank, the best measured on WordNet–MiniLM and accepted by every
-engine.
+and it is the fair match: scoring PQ by inner product and the codes by cosine would favour the codes.
+The headline is asymmetric_nonneg+rerank: accepted by every engine, and the mode the client wrapper
+uses by default.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ logger = logging.getLogger(__name__)
 DEPTH = 100
 INDEX_BYTES = {"uint16": 2, "int32": 4}
 VALUE_BYTES = {"uint8": 1, "float16": 2, "float32": 4}
-"""uint8 is Qdrant's one-byte sparse storage (one global scale, `sae_core.quantize`): it lets
-1.5× as many non-zeros fit in the bytes of float16 values."""
+"""uint8 is Qdrant's one-byte sparse storage (one global scale, `sae_core.quantize`): with uint16
+indices, a non-zero costs 3 bytes instead of float16's 4."""
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,14 @@ def test_engine_names_stay_in_their_folders():
 def test_no_module_is_much_over_300_lines():
     long = {str(p.relative_to(ROOT)): n for p in _python_files() if (n := len(p.read_text().splitlines())) > 320}
     assert long == {}
+
+
+def test_results_docs_are_generated_from_the_results_files():
+    """benchmarks/RESULTS.md and the README's headline table are what make_results.py writes."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "make_results.py"), "--check"], capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()

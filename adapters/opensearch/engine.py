@@ -15,7 +15,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
 
-from saevdb.adapters.launcher import EngineNotReady, LocalEngine, free_port
+from saevdb.adapters.launcher import EngineNotReady, LocalEngine, free_port, port_open
 from saevdb.adapters.opensearch.constants import CLIENT_POOL
 from saevdb.adapters.opensearch.distribution import VERSION, as_root, ensure_distribution, java_home
 
@@ -118,10 +118,15 @@ class OpenSearchNode(LocalEngine):
                 user=user,
                 cwd=self.path,
             )
-        probe = OpenSearch(self.url, timeout=5, max_retries=0)
+        probe = OpenSearch(self.url, max_retries=0)
 
-        def healthy() -> bool:  # the engine's own wait: the call returns once the cluster is yellow
-            return not probe.cluster.health(wait_for_status="yellow", timeout="1s")["timed_out"]
+        def healthy() -> bool:
+            """Once the port accepts connections, the engine's own wait: the node answers when the
+            cluster is yellow (waiting up to 30 s itself). Probing only an open port keeps the client
+            from logging a refused connection on every poll."""
+            if not port_open(self.port):
+                return False
+            return not probe.cluster.health(wait_for_status="yellow", request_timeout=60)["timed_out"]
 
         try:
             self.wait_until_serving(

@@ -1,0 +1,238 @@
+"""Write benchmarks/RESULTS.md from benchmarks/results/*.json, and the README's headline table from it.
+
+    .venv/bin/python benchmarks/make_results.py           # rewrite both
+    .venv/bin/python benchmarks/make_results.py --check   # exit 1 if either is out of date
+
+Every figure the docs quote comes from a results file through this script, so a re-run benchmark
+changes the docs in one step and a hand-copied figure cannot go stale. Which file backs which row
+is listed below; the benchmark that wrote each file is named in its section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+README = HERE.parent / "README.md"
+BEGIN, END = "<!-- results:headline (benchmarks/make_results.py) -->", "<!-- /results:headline -->"
+
+# (label, results file, key of a summary file's k or None for a single report)
+AT_128_BYTES = [
+    (
+        "TopK h=4096 k=32 float16, asymmetric non-negative 4k query, top 100 re-ranked (default)",
+        "wordnet_recall_h4096.json",
+        "32",
+    ),
+    ("TopK h=4096 k=42 uint8 (126 B)", "wordnet_recall_h4096_k42_uint8_report.json", None),
+    ("TopK h=16384 k=32 float16", "wordnet_recall_h16384_k32_report.json", None),
+    ("TopK h=16384 k=42 uint8 (126 B)", "wordnet_recall_h16384_k42_uint8_report.json", None),
+    ("pursuit h=4096 k=32 float16", "wordnet_recall_h4096_pursuit.json", "32"),
+    ("the same, 1,000 re-ranked", "wordnet_recall_h4096_k32_pursuit_rerank1000.json", None),
+    ("the same, 12 decoder rounds", "wordnet_recall_h4096_k32_pursuit12_rerank1000.json", None),
+    ("pursuit h=16384 k=42 uint8 (126 B)", "wordnet_recall_h16384_k42_uint8_pursuit.json", None),
+    ("the same, 1,000 re-ranked", "wordnet_recall_h16384_k42_uint8_pursuit_rerank1000.json", None),
+    ("the same, 6 decoder rounds", "wordnet_recall_h16384_k42_uint8_pursuit6_rerank1000.json", None),
+    ("the same, 12 decoder rounds", "wordnet_recall_h16384_k42_uint8_pursuit12_rerank1000.json", None),
+    ("the same, 21 pursuit steps", "wordnet_recall_h16384_k42_uint8_pursuit12_steps21_rerank1000.json", None),
+    (
+        "the same, 3 more rounds on 21-step codes",
+        "wordnet_recall_h16384_k42_uint8_pursuit12_steps21_x3_rerank1000.json",
+        None,
+    ),
+]
+BASELINES = {
+    "product_quantization": "product quantisation (faiss PQ, exhaustive)",
+    "pca_int8": "PCA + int8",
+    "sign_1bit": "1-bit sign (SimHash)",
+    "pca_float32": "PCA (float32)",
+    "truncation_float32": "truncation (float32)",
+}
+COMPARES = {
+    "compare_wordnet_100k.json": "100,000 rows, the model trained by `compare` (h=4096 k=32), 32 query weights, "
+    "re-rank by q̄·x̂ (before the cosine re-rank)",
+    "compare_wordnet_50k_query_k32.json": "50,000 rows, h=4096 k=32, 32 query weights",
+    "compare_wordnet_50k_query_k128.json": "50,000 rows, h=4096 k=32, 128 query weights (the default), cosine re-rank",
+    "compare_wordnet_50k_pursuit.json": "50,000 rows, pursuit h=4096 k=32, 128 query weights, cosine re-rank",
+}
+
+
+def _load(name: str) -> dict | list:
+    return json.loads((RESULTS / name).read_text())
+
+
+def _report(name: str, k: str | None) -> dict:
+    data = _load(name)
+    return data[k]["report"] if k is not None else data
+
+
+def _table(head: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join([*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)])
+
+
+def at_128_bytes() -> str:
+    rows = []
+    for label, name, k in AT_128_BYTES:
+        report = _report(name, k)
+        engine_order = report["modes"][report["headline_mode"].removesuffix("+rerank")]["recall_at_10"]
+        rows.append([label, report["bytes_per_vector"], f"{report['recall_at_10']:.3f}", f"{engine_order:.3f}", name])
+    baselines = _report("wordnet_recall_h4096.json", "32")["baselines"]
+    for key, label in BASELINES.items():
+        b = baselines[key]
+        rows.append([label, b["bytes_per_vector"], f"{b['recall_at_10']:.3f}", "", "wordnet_recall_h4096.json"])
+    head = ["method", "B/vector", "recall@10", "engine order only", "file"]
+    return _table(head, rows)
+
+
+def curve() -> str:
+    topk, pursuit = _load("wordnet_recall_h4096.json"), _load("wordnet_recall_h4096_pursuit.json")
+    rows = []
+    for k in sorted(topk, key=int):
+        report = topk[k]["report"]
+        base = report["baselines"]
+        pq = base["product_quantization"]
+        rows.append(
+            [
+                k,
+                report["bytes_per_vector"],
+                f"{report['recall_at_10']:.3f}",
+                f"{pursuit[k]['report']['recall_at_10']:.3f}",
+                f"{pq['recall_at_10']:.3f} ({pq['bytes_per_vector']} B)",
+                f"{base['sign_1bit']['recall_at_10']:.3f}",
+                f"{base['pca_int8']['recall_at_10']:.3f}",
+            ]
+        )
+    return _table(["k", "B/vector", "TopK", "pursuit", "PQ", "SimHash", "PCA + int8"], rows)
+
+
+def compares() -> str:
+    parts = []
+    for name, caption in COMPARES.items():
+        report = _load(name)
+        clients = report["config"]["clients"]
+        rows = [
+            [
+                backend,
+                mode,
+                f"{row['recall_at_10']:.3f}",
+                f"{row['ram_bytes'] / 1e6:.0f}",
+                f"{row['disk_bytes'] / 1e6:.0f}",
+                f"{row['qps']:,.0f} / {row[f'qps_{clients}_clients']:,.0f}",
+                f"{row['p99_ms']:.1f}",
+                f"{row['ingest_vectors_per_s']:,.0f}",
+            ]
+            for backend, result in report["backends"].items()
+            for mode, row in result["modes"].items()
+        ]
+        head = ["backend", "mode", "recall@10", "RSS delta MB", "disk MB", f"QPS 1 / {clients}", "p99 ms", "ingest/s"]
+        parts.append(f"{caption} (`{name}`):\n\n{_table(head, rows)}")
+    return "\n\n".join(parts)
+
+
+def encoding() -> str:
+    rows = [
+        [
+            f"{r['shape'][1]}",
+            r["k"],
+            r["support"],
+            "least squares" if r["refit"] else "encoder's",
+            f"{r['encode_rows_per_s']:,}",
+            f"{r['matmul_rows_per_s']:,}",
+            f"{r['ratio']:.2f}",
+        ]
+        for r in _load("encode_throughput_cpu.json")
+    ]
+    return _table(["h", "k", "support", "values", "encode rows/s", "matmul rows/s", "ratio"], rows)
+
+
+def engines() -> str:
+    rows = [
+        [name, f"{row['overlap_at_10_vs_float32']:.3f}", f"{row['overlap_at_10_vs_stored']:.3f}"]
+        for name, row in _load("engine_precision_wordnet_k32.json").items()
+    ]
+    return _table(["engine and storage", "top-10 overlap vs float32 codes", "vs the codes as stored"], rows)
+
+
+def million() -> str:
+    rows = [
+        [
+            backend,
+            f"{s['points_in_collection']:,}",
+            f"{s['vectors_per_s']:,.0f}",
+            f"{s['peak_rss_bytes'] / 2**20:,.0f}",
+        ]
+        for backend, s in _load("ingest_million_mmap.json").items()
+    ]
+    return _table(["backend", "points", "vectors/s", "ingest peak RSS MiB"], rows)
+
+
+def results_md() -> str:
+    sections = [
+        (
+            "Recall@10 at about 128 bytes per vector",
+            "`benchmarks/wordnet_recall.py` and `saevdb eval`: WordNet–MiniLM (117,659 × 384), trained on 100,000 "
+            "rows, 1,000 held-out rows as queries, all rows as database, exact cosine top-10 as truth. "
+            "Recall@10 of the headline mode; 'engine order only' is the same query without the client re-rank.",
+            at_128_bytes(),
+        ),
+        (
+            "The curve over k at h=4096",
+            "`benchmarks/wordnet_recall.py --ks 8 16 32 64` (and `--support pursuit`).",
+            curve(),
+        ),
+        (
+            "Engines side by side",
+            "`saevdb compare` on WordNet–MiniLM rows, each backend and mode in a fresh engine.",
+            compares(),
+        ),
+        (
+            "Encoding throughput",
+            "`benchmarks/encode_throughput.py`: 100,000 rows, median of rounds side by side with a plain "
+            "`X @ W_encᵀ` of the same shape, 2 CPU cores.",
+            encoding(),
+        ),
+        (
+            "Engines return the exact sparse top-10",
+            "`benchmarks/engine_precision.py`: 10,000 WordNet codes (h=4096 k=32), 200 other rows as queries.",
+            engines(),
+        ),
+        (
+            "One million vectors",
+            "`benchmarks/ingest_million.py`: WordNet tiled with N(0, 0.01) noise, h=4096 k=32, CPU.",
+            million(),
+        ),
+    ]
+    body = "\n\n".join(f"## {title}\n\n{how}\n\n{table}" for title, how, table in sections)
+    note = "Generated by `benchmarks/make_results.py` from `benchmarks/results/`; do not edit."
+    return f"# Measured results\n\n{note}\n\n{body}\n"
+
+
+def readme_with_headline(readme: str) -> str:
+    if BEGIN not in readme or END not in readme:
+        raise SystemExit(f"README.md lacks the markers {BEGIN} ... {END}")
+    head, rest = readme.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{at_128_bytes()}\n{END}{tail}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when a file is out of date")
+    args = parser.parse_args()
+    wanted = {HERE / "RESULTS.md": results_md(), README: readme_with_headline(README.read_text())}
+    stale = [path for path, text in wanted.items() if not path.is_file() or path.read_text() != text]
+    if args.check:
+        for path in stale:
+            print(f"{path.name} is out of date: run benchmarks/make_results.py", file=sys.stderr)
+        return int(bool(stale))
+    for path in stale:
+        path.write_text(wanted[path])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
