@@ -34,16 +34,20 @@ class MilvusLiteServer(LocalEngine):
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def _process(self) -> subprocess.Popen | None:
+        """The `milvus` binary's process, which milvus-lite's `Server` keeps once started."""
+        return getattr(self._server, "_p", None)
+
+    @property
     def pid(self) -> int | None:
-        process = getattr(self._server, "_p", None)
-        return process.pid if process is not None else None
+        return self._process.pid if self._process is not None else None
 
     def start(self) -> MilvusLiteServer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.reap_stale()
         if not self._server.init() or not self._server.start():
             raise EngineNotReady(f"milvus-lite server did not start for {self.path}")
-        alive = lambda: self._server._p.poll() is None  # noqa: E731
+        alive = lambda: self._process.poll() is None  # noqa: E731
         self.wait_until_serving(lambda: port_open(self.port), alive, f"milvus-lite on port {self.port}")
         self.record_pid()
         return self
@@ -51,7 +55,7 @@ class MilvusLiteServer(LocalEngine):
     def _end(self, graceful: bool) -> None:
         """SIGTERM (or SIGKILL) and wait: served on a TCP address, the binary ignores the lock release
         that `Server.stop` relies on and would be SIGKILLed after 2 s."""
-        process = getattr(self._server, "_p", None)
+        process = self._process
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM if graceful else signal.SIGKILL)
             try:
