@@ -54,7 +54,13 @@ class ModelInfo:
 
 @runtime_checkable
 class SparseAdapter(Protocol):
-    """One engine collection of k-sparse codes, scored by inner product."""
+    """One engine collection of k-sparse codes, scored by inner product.
+
+    Built with `originals=True` (where the engine can), the collection also keeps each point's
+    original dense vector `[d]` where the search does not hold it in RAM (on disk, no graph), so a
+    two-stage search can take the codes' top candidates and re-score them exactly by cosine with the
+    originals, inside the engine; adapters that cannot refuse the option (`UnsupportedFeatureError`).
+    """
 
     def recreate(self) -> None:
         """Drop the collection if it exists and create it empty, tagged with the model."""
@@ -69,11 +75,29 @@ class SparseAdapter(Protocol):
         """Raise unless the collection exists and holds this model's codes (read once, or on every call
         behind an alias). Every write and query calls it; ingest hooks call it before passing through."""
 
-    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
-        """Insert or replace one batch; the whole batch is validated before any of it is sent."""
+    def upsert(
+        self,
+        ids: Sequence[int],
+        codes: sp.csr_matrix,
+        payloads: Sequence[dict] | None = None,
+        originals: np.ndarray | None = None,
+    ) -> None:
+        """Insert or replace one batch; the whole batch is validated before any of it is sent.
+        `originals [n, d]` is required by a collection built with `originals=True`, refused otherwise."""
 
-    def search(self, queries: sp.csr_matrix, top_k: int, filter: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """`[q, h]` query weights → `(ids [q, top_k], scores [q, top_k])`, best first; -1 pads."""
+    def search(
+        self,
+        queries: sp.csr_matrix,
+        top_k: int,
+        filter: Any = None,
+        rescore_queries: np.ndarray | None = None,
+        rescore_depth: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`[q, h]` query weights → `(ids [q, top_k], scores [q, top_k])`, best first; -1 pads.
+
+        With `rescore_queries [q, d]` (a collection built with `originals=True`), the engine's top
+        `rescore_depth` by the codes are re-scored by exact cosine with the stored originals, in the
+        engine, and the scores are those cosines."""
 
     def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
         """Stored codes of `ids` as CSR `[len(ids), h]`, in that order; an absent id gives an empty row."""
@@ -103,8 +127,10 @@ class SparseAdapter(Protocol):
 
 @runtime_checkable
 class DenseAdapter(Protocol):
-    """The baseline a user has today: the same engine holding the dense float32 vectors in its usual
-    HNSW index, scored by cosine. Constructed like the engine's sparse adapter, with `d` for the model."""
+    """The baseline a user has today: the same engine holding the dense vectors in its usual index,
+    scored by cosine, as float32 or with one of the engine's built-in quantizations
+    (`quantization=`, a name from the registry's `quantizations`). Constructed like the engine's
+    sparse adapter, with `d` for the model."""
 
     def recreate(self) -> None:
         """Drop the collection if it exists and create it empty."""
@@ -118,8 +144,10 @@ class DenseAdapter(Protocol):
     def optimize(self) -> None:
         """Finish indexing after a bulk load (build HNSW graphs, merge segments)."""
 
-    def search(self, queries: np.ndarray, top_k: int, filter: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """`[q, d]` → `(ids [q, top_k], scores [q, top_k])`, best first; -1 pads."""
+    def search(self, queries: np.ndarray, top_k: int, filter: Any = None, **params) -> tuple[np.ndarray, np.ndarray]:
+        """`[q, d]` → `(ids [q, top_k], scores [q, top_k])`, best first; -1 pads. `params` are the
+        engine's search-time knobs (e.g. Qdrant's `oversampling`, `rescore`, `hnsw_ef`), as listed by
+        its `options.py`; one the engine does not know is refused."""
 
     def count(self) -> int:
         """Number of stored points."""

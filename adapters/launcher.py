@@ -11,11 +11,14 @@ from __future__ import annotations
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import psutil
 from tenacity import RetryError, Retrying, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
+
+from saevdb.adapters.memory import ProcessMemory, read_memory
 
 STOP_TIMEOUT_S = 30.0
 
@@ -88,6 +91,30 @@ class LocalEngine(ABC):
     def rss_bytes(self) -> int | None:
         """Resident memory of the engine's process, or None when it does not run."""
         return psutil.Process(self.pid).memory_info().rss if self.pid else None
+
+    @property
+    def data_folder(self) -> Path:
+        """The folder the engine keeps its data in (its pid file lies there)."""
+        return self._pidfile.parent
+
+    def file_role(self, path: Path) -> str:
+        """What a file of the data folder holds, as `saevdb.adapters.memory.ROLES` names it; each
+        engine knows its own layout (the base knows none: "other")."""
+        return "other"
+
+    def trim(self) -> None:
+        """Hand freed heap back to the system before a memory reading, where the engine can be asked
+        to (Qdrant Edge: `malloc_trim`); elsewhere nothing, and the reading says what the allocator keeps."""
+
+    def heap_used_bytes(self) -> int | None:
+        """Heap in use by the engine's own statistics (the JVM's); None where there is no such figure."""
+        return None
+
+    def memory(self) -> ProcessMemory:
+        """Anonymous and per-role file-backed resident memory of the engine now (`memory.read_memory`)."""
+        reading = read_memory(self.pid, self.data_folder, self.file_role)
+        heap = self.heap_used_bytes()
+        return reading if heap is None else replace(reading, heap_used_bytes=heap)
 
     def reap_stale(self) -> None:
         """Kill the engine a crashed parent left running on this data (recorded in the pid file): two

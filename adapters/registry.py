@@ -37,6 +37,7 @@ class EngineSpec:
             beside the precisions (benchmarks/engine_precision.py sweeps both).
         size_settle_s: seconds after a bulk load before the engine's store size is final (0: at once).
         quantizations: built-in dense quantizations the dense adapter takes (`quantization=`).
+        options: "module:attribute" of the `DenseOption` grid `saevdb compare` sweeps (`options.py`).
         pruning: sparse search knobs the sparse adapter takes, trading exactness for speed.
     """
 
@@ -55,6 +56,7 @@ class EngineSpec:
     size_settle_s: float = 0.0
     quantizations: tuple[str, ...] = ()
     pruning: tuple[str, ...] = ()
+    options: str = ""
 
 
 ENGINES: dict[str, EngineSpec] = {
@@ -113,6 +115,11 @@ def load(name: str, role: str) -> Any:
         return getattr(import_module(module), attribute)
     except ImportError as e:
         raise ImportError(f"engine {name!r} needs its client: pip install 'saevdb[{spec.extra}]'") from e
+
+
+def dense_options(name: str) -> tuple:
+    """The `DenseOption`s engine `name` offers `saevdb compare` (its `options.py`)."""
+    return load(name, "options")
 
 
 def adapter_class(name: str) -> type:
