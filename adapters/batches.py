@@ -89,6 +89,36 @@ def check_queries(queries: sp.csr_matrix, h: int, nonneg: bool) -> sp.csr_matrix
     return queries
 
 
+def check_originals(originals: np.ndarray | None, kept: bool, d: int, n: int) -> np.ndarray | None:
+    """The original vectors `[n, d]` of an upsert batch as float32, checked with the batch: required by
+    a collection that keeps them (`originals=True`), refused by one that does not."""
+    if not kept:
+        if originals is not None:
+            raise ValueError("this collection keeps no original vectors: build its adapter with originals=True")
+        return None
+    if originals is None:
+        raise ValueError("this collection keeps the original vectors (originals=True): pass originals=[n, d]")
+    originals = np.ascontiguousarray(check_embeddings(originals, d, name="originals"), dtype=np.float32)
+    if originals.shape[0] != n:
+        raise ValueError(f"{originals.shape[0]} original vectors for {n} codes")
+    return originals
+
+
+def check_rescore(queries: np.ndarray | None, depth: int, kept: bool, d: int, n: int) -> np.ndarray | None:
+    """Dense queries `[n, d]` of a two-stage search as float32, or None for a search over the codes
+    alone; refused where the collection keeps no originals or the depth is not positive."""
+    if queries is None:
+        return None
+    if not kept:
+        raise ValueError("re-scoring needs the original vectors: build the adapter with originals=True")
+    if depth < 1:
+        raise ValueError(f"rescore_depth must be at least 1, got {depth}")
+    queries = np.asarray(check_embeddings(queries, d, name="rescore_queries"), dtype=np.float32)
+    if queries.shape[0] != n:
+        raise ValueError(f"{queries.shape[0]} dense queries for {n} sparse queries")
+    return queries
+
+
 def upload(
     adapter: SparseAdapter,
     ids: Sequence[int],

@@ -102,9 +102,11 @@ class LocalEngine(ABC):
         engine knows its own layout (the base knows none: "other")."""
         return "other"
 
-    def trim(self) -> None:
+    def trim(self) -> bool:
         """Hand freed heap back to the system before a memory reading, where the engine can be asked
-        to (Qdrant Edge: `malloc_trim`); elsewhere nothing, and the reading says what the allocator keeps."""
+        to (Qdrant Edge: `malloc_trim`), and say whether it was; the base cannot (False), and the
+        reading then includes what the engine's allocator keeps."""
+        return False
 
     def heap_used_bytes(self) -> int | None:
         """Heap in use by the engine's own statistics (the JVM's); None where there is no such figure."""

@@ -38,6 +38,7 @@ class EngineSpec:
         size_settle_s: seconds after a bulk load before the engine's store size is final (0: at once).
         quantizations: built-in dense quantizations the dense adapter takes (`quantization=`).
         options: "module:attribute" of the `DenseOption` grid `saevdb compare` sweeps (`options.py`).
+        version: "module:attribute" of the local engine's name and version, as reports print it.
         pruning: sparse search knobs the sparse adapter takes, trading exactness for speed.
     """
 
@@ -57,6 +58,7 @@ class EngineSpec:
     quantizations: tuple[str, ...] = ()
     pruning: tuple[str, ...] = ()
     options: str = ""
+    version: str = ""
 
 
 ENGINES: dict[str, EngineSpec] = {
@@ -71,6 +73,20 @@ ENGINES: dict[str, EngineSpec] = {
         precisions=("float32", "float16", "uint8"),
         alias_switch="reopen",
         storage_variants=({"on_disk": True},),  # the sparse index memory-mapped instead of in RAM
+        quantizations=(
+            "scalar-int8",
+            "binary-1bit",
+            "binary-1bit-query8",
+            "binary-1.5bit",
+            "binary-2bit",
+            "binary-2bit-query8",
+            "turboquant-2bit",
+            "turboquant-4bit",
+            "pq-x16",
+            "pq-x32",
+        ),
+        options="saevdb.adapters.qdrant.options:COMPARE_OPTIONS",
+        version="saevdb.adapters.qdrant.constants:ENGINE_VERSION",
     ),
     "milvus": EngineSpec(
         adapter="saevdb.adapters.milvus.sparse:MilvusAdapter",
@@ -81,6 +97,10 @@ ENGINES: dict[str, EngineSpec] = {
         client_modules=("pymilvus", "milvus_lite"),
         alias_switch=None,
         pruning=("inverted_index_algo", "drop_ratio_search"),
+        # The dense adapter's `index_type`s (constants.DENSE_SEARCH_PARAMS); Milvus Lite builds FLAT,
+        # IVF_FLAT and AUTOINDEX only, the rest need a Milvus server (IVF_RABITQ: 2.6+).
+        quantizations=("FLAT", "AUTOINDEX", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW", "HNSW_SQ", "HNSW_PQ", "IVF_RABITQ"),
+        options="saevdb.adapters.milvus.options:COMPARE_OPTIONS",
     ),
     "opensearch": EngineSpec(
         adapter="saevdb.adapters.opensearch.sparse:OpenSearchAdapter",
@@ -120,6 +140,11 @@ def load(name: str, role: str) -> Any:
 def dense_options(name: str) -> tuple:
     """The `DenseOption`s engine `name` offers `saevdb compare` (its `options.py`)."""
     return load(name, "options")
+
+
+def engine_version(name: str) -> str:
+    """The local engine's name and version ("qdrant-edge 0.9.0"), or "name (version unknown)"."""
+    return load(name, "version") if engine_spec(name).version else f"{name} (version unknown)"
 
 
 def adapter_class(name: str) -> type:

@@ -37,6 +37,12 @@ class SparseCollection:
             with their reconstructions decoded from the stored codes (0: the engine's order). The
             engine's inner product over codes is a coarser score than this cosine, so a deeper
             re-rank recovers neighbours the engine ranked low, at one code read per candidate.
+            Default 100, or 0 with `rescore`.
+        rescore: two-stage search (0: off). The adapter must be built with `originals=True`: `add`
+            stores each original vector beside its code (on disk, no graph), and `search` takes the
+            engine's top `rescore` by the codes and re-scores them by exact cosine with their
+            originals inside the engine — `rescore` original vectors read per query instead of a
+            client re-rank. Excludes `rerank`.
         batch_size: vectors per upsert.
 
     Example:
@@ -52,17 +58,23 @@ class SparseCollection:
         device: str = "cpu",
         query_mode: str = "asymmetric_nonneg",
         query_k: int | None = None,
-        rerank: int = 100,
+        rerank: int | None = None,
+        rescore: int = 0,
         batch_size: int = BATCH_SIZE,
     ) -> None:
         if query_mode not in QUERY_MODES:
             raise ValueError(f"query_mode must be one of {QUERY_MODES}, got {query_mode!r}")
+        if rescore < 0 or (rerank or 0) < 0:
+            raise ValueError(f"rerank and rescore must be non-negative, got {rerank} and {rescore}")
+        if rescore and rerank:
+            raise ValueError("rescore (in the engine, from the originals) and rerank (client-side) exclude each other")
         info = ModelInfo.of(model)
         if getattr(adapter, "model", info) != info:
             raise ValueError("the adapter was built for another model")
         self.adapter, self.model, self.device = adapter, model, device
         self.query_mode, self.query_k, self.batch_size = query_mode, query_k, batch_size
-        self.rerank = rerank
+        self.rerank = (0 if rescore else 100) if rerank is None else rerank
+        self.rescore = rescore
 
     def _check(self, ids: Sequence[int], dense: np.ndarray, payloads: Sequence[dict] | None) -> np.ndarray:
         dense = check_embeddings(dense, self.model.config.d)
@@ -81,7 +93,8 @@ class SparseCollection:
             (ids[lo : lo + self.batch_size], dense[lo : lo + self.batch_size], _part(payloads, lo, self.batch_size))
             for lo in range(0, len(ids), self.batch_size)
         )
-        return int(encode_and_upload(self.adapter, self.model, parts, device=self.device)["points"])
+        done = encode_and_upload(self.adapter, self.model, parts, device=self.device, originals=bool(self.rescore))
+        return int(done["points"])
 
     def add_from(self, batches: Iterable[tuple], show_progress_bar: bool | None = None) -> int:
         """Stream `(ids, dense[, payloads])` batches: batch i+1 is encoded while batch i uploads."""
@@ -91,15 +104,26 @@ class SparseCollection:
             (np.asarray(ids), self._check(ids, dense, payloads), payloads)
             for ids, dense, payloads in ((*batch, None)[:3] for batch in batches)
         )
-        done = encode_and_upload(self.adapter, self.model, checked, self.device, show_progress_bar)
+        done = encode_and_upload(
+            self.adapter, self.model, checked, self.device, show_progress_bar, originals=bool(self.rescore)
+        )
         return int(done["points"])
 
     def search(self, dense_queries: np.ndarray, top_k: int = 10, filter: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """`[q, d]` dense queries → `(ids [q, top_k], scores [q, top_k])`, -1 / -inf where fewer match.
 
-        Scores are the engine's, or with `rerank` the cosine estimate `q̄ · x̂/|x̂|`."""
+        Scores are the engine's, with `rerank` the cosine estimate `q̄ · x̂/|x̂|`, with `rescore` the
+        exact cosines with the stored originals."""
         dense_queries = check_embeddings(dense_queries, self.model.config.d, name="queries")
         weights = query_vectors(self.model, dense_queries, self.query_mode, self.query_k)
+        if self.rescore:
+            return self.adapter.search(
+                weights,
+                top_k,
+                filter,
+                rescore_queries=np.asarray(dense_queries, np.float32),
+                rescore_depth=self.rescore,
+            )
         ids, scores = self.adapter.search(weights, max(top_k, self.rerank), filter)
         if not self.rerank:
             return ids, scores

@@ -51,8 +51,10 @@ def encode_and_upload(
     device: str | None = "cpu",
     show_progress_bar: bool = False,
     desc: str = "Ingesting",
+    originals: bool = False,
 ) -> dict[str, float]:
-    """Encode `(ids, dense [n, d], payloads or None)` batches with `model` and upsert their codes.
+    """Encode `(ids, dense [n, d], payloads or None)` batches with `model` and upsert their codes
+    (with `originals`, the dense rows too, for an adapter that keeps them for two-stage search).
 
     Returns `{"points", "seconds", "encode_seconds", "upload_seconds"}`: wall time of the whole
     pipeline, and the time spent in each stage (they overlap, so the two add up to more than it).
@@ -69,7 +71,10 @@ def encode_and_upload(
 
     def send(batch, codes) -> int:
         start = time.perf_counter()
-        adapter.upsert(batch[0], codes, batch[2])
+        if originals:
+            adapter.upsert(batch[0], codes, batch[2], originals=batch[1])
+        else:
+            adapter.upsert(batch[0], codes, batch[2])
         timing["upload_seconds"] += time.perf_counter() - start
         timing["points"] += codes.shape[0]
         return codes.shape[0]

@@ -1,6 +1,10 @@
 """Milvus Lite 2.5.x as the embedded Milvus: its `milvus` server binary (the C++ knowhere engine)
 serving gRPC on a loopback port, started and stopped by `milvus_lite.server.Server`.
 
+Memory: Milvus Lite 2.5 turns every kind of mmap off (growing segments, raw fields, indexes) and keeps
+all rows in one growing segment in anonymous memory, persisted to `milvus.db` (SQLite) by plain file
+I/O: no file of the data folder is memory-mapped, so a reading is anonymous pages plus the program.
+
 Milvus Lite 3.x is not used: it re-implements Milvus in Python, and 3.2.0 ranked sparse
 inner-product searches with a BM25 index.
 """
@@ -63,6 +67,15 @@ class MilvusLiteServer(LocalEngine):
             except subprocess.TimeoutExpired:
                 process.kill()
         self._server.stop()  # releases its lock file and socket path
+
+    def file_role(self, path: Path) -> str:
+        """Every file of the data folder is "other": Milvus Lite 2.5 maps none of them (its codes,
+        originals and interim index live in anonymous memory; `milvus.db` is SQLite read by file
+        I/O, the lock file is empty)."""
+        return "other"
+
+    # trim(): the base's no-op. The binary's allocator cannot be asked from outside to hand freed
+    # heap back, so a reading includes what it keeps.
 
     def sparse_adapter(self, model, name: str, **options):
         from pymilvus import MilvusClient

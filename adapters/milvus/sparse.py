@@ -4,6 +4,12 @@
 Codes live in a `SPARSE_FLOAT_VECTOR` field with a `SPARSE_INVERTED_INDEX` scored by inner
 product; Milvus takes only non-negative weights. The model's identity is kept as JSON in the
 collection description and checked before any write or query.
+
+With `originals=True` the collection also keeps each point's dense vector in a `FLOAT_VECTOR` field
+for the two-stage search (`rescore.py`), as cheaply as Milvus allows: a FLAT index (Milvus loads no
+vector field without an index) and `mmap.enabled` on both field and index, which a Milvus server
+honours for sealed segments. Milvus Lite 2.5 stores the setting and ignores it: its mmap is off and
+every row lives in one growing segment in anonymous memory.
 """
 
 from __future__ import annotations
@@ -19,8 +25,17 @@ from pymilvus import DataType, MilvusClient, MilvusException
 
 from saevdb.adapters.base import ModelInfo, UnsupportedFeatureError
 from saevdb.adapters.batches import check_batch, check_datatype, check_queries, pad_results, rows_to_csr
-from saevdb.adapters.milvus.constants import GET_CHUNK, INVERTED_INDEX_ALGOS, PRECISIONS, VECTOR_FIELD, count_rows
+from saevdb.adapters.milvus.constants import (
+    GET_CHUNK,
+    INVERTED_INDEX_ALGOS,
+    ORIGINALS_FIELD,
+    PRECISIONS,
+    VECTOR_FIELD,
+    count_rows,
+)
+from saevdb.adapters.milvus.rescore import rescore_by_originals
 from saevdb.adapters.model_check import METADATA_KEY, ModelTagged
+from saevdb.sae_core.validation import check_embeddings
 
 
 class MilvusAdapter(ModelTagged):
@@ -37,6 +52,8 @@ class MilvusAdapter(ModelTagged):
             without it pymilvus retries an engine that is gone 75 times, for minutes.
         shards, replicas: for a Milvus cluster (`num_shards` at creation, `replica_number` at load);
             None takes the server's defaults.
+        originals: also keep each point's original vector `[d]` (`upsert(..., originals=)`), for
+            `search(..., rescore_queries=, rescore_depth=)`.
     """
 
     def __init__(
@@ -50,6 +67,7 @@ class MilvusAdapter(ModelTagged):
         timeout: int | None = 60,
         shards: int | None = None,
         replicas: int | None = None,
+        originals: bool = False,
     ) -> None:
         if not 0.0 <= drop_ratio_search < 1.0:
             raise ValueError(f"drop_ratio_search must be in [0, 1), got {drop_ratio_search}")
@@ -60,10 +78,12 @@ class MilvusAdapter(ModelTagged):
         self.inverted_index_algo, self.drop_ratio_search = inverted_index_algo, drop_ratio_search
         self.timeout = timeout
         self.shards, self.replicas = shards, replicas
+        self.originals = originals
         self._checked = False
 
     def __repr__(self) -> str:
-        return f"MilvusAdapter(collection={self.collection!r}, algo={self.inverted_index_algo})"
+        algo, originals = self.inverted_index_algo, self.originals
+        return f"MilvusAdapter(collection={self.collection!r}, algo={algo}, originals={originals})"
 
     @classmethod
     def from_url(cls, model: ModelInfo, url: str, collection: str, **options) -> MilvusAdapter:
@@ -89,6 +109,9 @@ class MilvusAdapter(ModelTagged):
             metric_type="IP",
             params={"inverted_index_algo": self.inverted_index_algo},
         )
+        if self.originals:
+            schema.add_field(ORIGINALS_FIELD, DataType.FLOAT_VECTOR, dim=self.model.d, mmap_enabled=True)
+            index.add_index(ORIGINALS_FIELD, index_type="FLAT", metric_type="COSINE", params={"mmap.enabled": True})
         cluster = {} if self.shards is None else {"num_shards": self.shards}
         self.client.create_collection(self.collection, schema=schema, index_params=index, **cluster)
         if self.replicas is not None:
@@ -140,33 +163,89 @@ class MilvusAdapter(ModelTagged):
             raise
         return previous
 
-    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
+    def upsert(
+        self,
+        ids: Sequence[int],
+        codes: sp.csr_matrix,
+        payloads: Sequence[dict] | None = None,
+        originals: np.ndarray | None = None,
+    ) -> None:
+        """Insert or replace one batch; with `originals=True`, `originals [n, d]` is required (refused
+        otherwise). The whole batch is checked before anything is sent."""
         ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=True)
         if (np.diff(codes.indptr) == 0).any():
             raise ValueError("Milvus cannot store an all-zero sparse vector")
-        if payloads is not None and any({"id", VECTOR_FIELD} & set(p or {}) for p in payloads):
-            raise ValueError(f"payload keys 'id' and {VECTOR_FIELD!r} are reserved")
+        reserved = {"id", VECTOR_FIELD, ORIGINALS_FIELD}
+        if payloads is not None and any(reserved & set(p or {}) for p in payloads):
+            raise ValueError(f"payload keys {sorted(reserved)} are reserved")
+        vectors = self._check_originals(originals, len(ids))
         self.check_model()
         extras = payloads if payloads is not None else [None] * len(ids)
         rows = [
             {**(extra or {}), "id": int(point), VECTOR_FIELD: codes[i]}
             for i, (point, extra) in enumerate(zip(ids, extras, strict=True))
         ]
+        if vectors is not None:
+            for row, vector in zip(rows, vectors.tolist(), strict=True):
+                row[ORIGINALS_FIELD] = vector
         self.client.upsert(self.collection, rows, timeout=self.timeout)
 
-    def search(self, queries: sp.csr_matrix, top_k: int, filter: str | None = None):
+    def _check_originals(self, originals: np.ndarray | None, n: int) -> np.ndarray | None:
+        """`originals` as float32 `[n, d]`, or one clear error; None where the collection keeps none."""
+        if not self.originals:
+            if originals is not None:
+                raise UnsupportedFeatureError(f"collection {self.collection!r} keeps no originals (originals=False)")
+            return None
+        if originals is None:
+            raise ValueError(f"collection {self.collection!r} keeps originals: upsert needs originals [n, d]")
+        vectors = np.ascontiguousarray(check_embeddings(originals, self.model.d, name="originals"), dtype=np.float32)
+        if vectors.shape[0] != n:
+            raise ValueError(f"{vectors.shape[0]} originals for {n} codes")
+        return vectors
+
+    def search(
+        self,
+        queries: sp.csr_matrix,
+        top_k: int,
+        filter: str | None = None,
+        rescore_queries: np.ndarray | None = None,
+        rescore_depth: int = 0,
+    ):
+        """`[q, h]` query weights → `(ids [q, top_k], scores [q, top_k])`, best first; -1 pads.
+
+        Scores are inner products `w·c` with the stored codes. With `rescore_queries [q, d]` (a
+        collection built with `originals=True`) the codes' top `rescore_depth` (≥ top_k) are re-ranked
+        by exact cosine with the stored originals inside the engine (`rescore.py`: one search per
+        query, `rescore_depth` originals read) and the scores are those cosines."""
         queries = check_queries(queries, self.model.h, nonneg=True)
+        depth = top_k
+        if rescore_queries is not None:
+            rescore_queries = self._check_rescore(rescore_queries, queries.shape[0], top_k, rescore_depth)
+            depth = rescore_depth
         self.check_model()
         results = self.client.search(
             self.collection,
             data=[queries[i] for i in range(queries.shape[0])],
             anns_field=VECTOR_FIELD,
-            limit=top_k,
+            limit=depth,
             filter=filter or "",
             search_params={"metric_type": "IP", "params": {"drop_ratio_search": self.drop_ratio_search}},
             timeout=self.timeout,
         )
-        return pad_results([[(int(hit["id"]), hit["distance"]) for hit in hits] for hits in results], top_k)
+        found = pad_results([[(int(hit["id"]), hit["distance"]) for hit in hits] for hits in results], depth)
+        if rescore_queries is None:
+            return found
+        return rescore_by_originals(self.client, self.collection, found[0], rescore_queries, top_k, self.timeout)
+
+    def _check_rescore(self, rescore_queries: np.ndarray, q: int, top_k: int, depth: int) -> np.ndarray:
+        if not self.originals:
+            raise UnsupportedFeatureError(f"collection {self.collection!r} keeps no originals to rescore with")
+        if depth < top_k:
+            raise ValueError(f"rescore_depth must be at least top_k={top_k}, got {depth}")
+        rescore_queries = check_embeddings(rescore_queries, self.model.d, name="rescore_queries")
+        if rescore_queries.shape[0] != q:
+            raise ValueError(f"{rescore_queries.shape[0]} rescore_queries for {q} queries")
+        return rescore_queries
 
     def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
         self.check_model()
@@ -198,6 +277,7 @@ class MilvusAdapter(ModelTagged):
             "engine": "milvus",
             "points": self.count(),
             "index": self.inverted_index_algo,
+            "originals": self.originals,
         }
 
     def close(self) -> None:

@@ -3,6 +3,11 @@
 VECTOR_FIELD = "sae"  # the rank_features (or sparse_vector) field holding the codes
 CODE_FIELD = "sae_code"  # the compact copy of a code kept in _source (source="compact")
 DENSE_FIELD = "dense"  # the knn_vector field of the baseline
+ORIGINALS_FIELD = "sae_original"  # the dense originals beside the codes (originals=True): doc values only
+# Built-in dense quantizations of the Lucene engine (the only one the Maven k-NN zip can run):
+# "sq" = the Lucene scalar quantizer (encoder sq, 7-bit), "byte" = data_type byte vectors.
+QUANTIZATIONS = ("sq", "byte")
+DENSE_SEARCH_PARAMS = ("ef_search",)  # the knn query's method_parameters Lucene HNSW takes
 PRECISIONS = ("float32",)  # rank_features keeps one precision (~9 significant bits of a float32)
 # opensearch-py waits 10 s by default; a large bulk on a busy node, or merging HNSW graphs, takes longer.
 BULK_TIMEOUT_S = 120

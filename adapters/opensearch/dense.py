@@ -1,6 +1,24 @@
 """`OpenSearchDenseAdapter`: the baseline the codes are measured against, the same engine holding the
-dense float32 vectors in a `knn_vector` field of the k-NN plugin (HNSW of its Lucene engine, cosine),
-as a user has it today."""
+dense vectors in a `knn_vector` field of the k-NN plugin (HNSW of its Lucene engine, cosine), as
+float32 or with one of the Lucene engine's built-in compressions, as a user has it today.
+
+Quantizations (`quantization=`, `constants.QUANTIZATIONS`):
+
+- "sq": the Lucene scalar quantizer (`encoder: {name: sq}`): each segment learns per-dimension
+  quantiles of its vectors and keeps every component as a 7-bit integer plus one float correction
+  per vector; the HNSW graph is built and searched on those. Lucene keeps the float32 vectors too
+  (for merges), but the search does not rescore with them: k-NN 2.19 accepts the knn query's
+  `rescore` on a Lucene field and leaves the scores as they were, so no rescoring knob is offered.
+- "byte": `data_type: byte` vectors, quantized by this adapter before they are sent:
+  `b = round(127 · x / max_i |x_i|)` per vector (queries alike). Cosine does not change when a
+  vector is scaled, so each vector uses the whole int8 range without statistics of the data set;
+  each component is off by at most `0.5 / 127` of the vector's largest component. Only the int8
+  vectors reach the engine: there are no originals to rescore with.
+
+faiss and nmslib need the plugin's native libraries, which its Maven zip (the one
+`saevdb.adapters.opensearch.distribution` installs) does not ship; there an index asking for them
+takes the whole node down, so their methods (binary quantization, PQ, fp16, on_disk) are not offered.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +28,23 @@ from typing import Any
 import numpy as np
 from opensearchpy import OpenSearch
 
+from saevdb.adapters.base import UnsupportedFeatureError
 from saevdb.adapters.batches import check_dense_batch, pad_results
-from saevdb.adapters.opensearch.constants import DENSE_FIELD
-from saevdb.adapters.opensearch.index import IndexOnClient, check_nonzero
+from saevdb.adapters.opensearch.constants import DENSE_FIELD, DENSE_SEARCH_PARAMS, QUANTIZATIONS
+from saevdb.adapters.opensearch.index import IndexOnClient, check_nonzero, index_settings
 from saevdb.sae_core.validation import check_embeddings
 
 
+def to_int8(vectors: np.ndarray) -> np.ndarray:
+    """`[n, d]` float → int8 `round(127 · x / max_i |x_i|)` per row: the cosine-preserving scaling of
+    the "byte" quantization (rows must be non-zero)."""
+    scale = 127.0 / np.abs(vectors).max(axis=1, keepdims=True)
+    return np.rint(vectors * scale).astype(np.int8)
+
+
 class OpenSearchDenseAdapter(IndexOnClient):
-    """The dense baseline: float32 vectors in a `knn_vector` field, HNSW of the k-NN plugin's Lucene
-    engine, cosine. Lucene because it is plain Java: faiss and nmslib need the plugin's native
-    libraries, which its Maven zip (the one `saevdb.adapters.opensearch.distribution` installs) does not ship; there
-    an index asking for them takes the whole node down.
+    """The dense baseline: vectors in a `knn_vector` field, HNSW of the k-NN plugin's Lucene engine,
+    cosine; float32, or compressed as the module docstring says.
 
     Scores are cosines, as the other engines' dense adapters report them: Lucene scores a hit by
     `(1 + cos) / 2`, which `search` maps back. Zero vectors are refused (cosine has no value there).
@@ -32,7 +56,8 @@ class OpenSearchDenseAdapter(IndexOnClient):
         shards, replicas: index settings, for clusters of more than one node.
         m, ef_construction: HNSW graph parameters (the plugin's defaults).
         ef_search: candidates each segment's graph search keeps (at least `top_k`); None leaves it
-            to the engine, which for Lucene means `top_k`.
+            to the engine, which for Lucene means `top_k`. `search(..., ef_search=)` overrides it.
+        quantization: None (float32), or one of `constants.QUANTIZATIONS` ("sq", "byte").
         source: keep the vectors in `_source` too, as an unconfigured index does; False drops
             them from it (the HNSW graph and the vector values still hold them).
         payload_mapping: mapping `properties` for payload fields; others are mapped dynamically.
@@ -50,7 +75,13 @@ class OpenSearchDenseAdapter(IndexOnClient):
         ef_search: int | None = 100,
         source: bool = True,
         payload_mapping: dict[str, Any] | None = None,
+        quantization: str | None = None,
     ) -> None:
+        if quantization is not None and quantization not in QUANTIZATIONS:
+            raise UnsupportedFeatureError(
+                f"quantization must be None or one of {list(QUANTIZATIONS)} on the Lucene engine, got {quantization!r}"
+            )
+        self.quantization = quantization
         self.d, self.client, self.index, self.shards, self.replicas = d, client, index, shards, replicas
         self.m, self.ef_construction, self.ef_search, self.source = m, ef_construction, ef_search, source
         self.payload_mapping = dict(payload_mapping or {})
@@ -60,7 +91,7 @@ class OpenSearchDenseAdapter(IndexOnClient):
         self._unrefreshed = False
 
     def __repr__(self) -> str:
-        return f"OpenSearchDenseAdapter(index={self.index!r}, d={self.d}, m={self.m})"
+        return f"OpenSearchDenseAdapter(index={self.index!r}, d={self.d}, m={self.m}, quantization={self.quantization})"
 
     def _mapping(self) -> dict[str, Any]:
         method = {
@@ -69,7 +100,11 @@ class OpenSearchDenseAdapter(IndexOnClient):
             "space_type": "cosinesimil",
             "parameters": {"m": self.m, "ef_construction": self.ef_construction},
         }
-        field = {"type": "knn_vector", "dimension": self.d, "method": method}
+        field: dict[str, Any] = {"type": "knn_vector", "dimension": self.d, "method": method}
+        if self.quantization == "sq":
+            method["parameters"]["encoder"] = {"name": "sq"}
+        elif self.quantization == "byte":
+            field["data_type"] = "byte"
         mapping: dict[str, Any] = {"properties": {**self.payload_mapping, DENSE_FIELD: field}}
         if not self.source:
             mapping["_source"] = {"excludes": [DENSE_FIELD]}
@@ -77,7 +112,7 @@ class OpenSearchDenseAdapter(IndexOnClient):
 
     def recreate(self) -> None:
         self.drop()
-        settings = {"index": {"number_of_shards": self.shards, "number_of_replicas": self.replicas, "knn": True}}
+        settings = index_settings(self.shards, self.replicas, knn=True)
         self.client.indices.create(index=self.index, body={"settings": settings, "mappings": self._mapping()})
         self._checked = True
 
@@ -96,6 +131,9 @@ class OpenSearchDenseAdapter(IndexOnClient):
         field = next(iter(mapping.values()))["mappings"].get("properties", {}).get(DENSE_FIELD, {})
         if field.get("type") != "knn_vector" or field.get("dimension") != self.d:
             raise ValueError(f"index {self.index!r} has no knn_vector field {DENSE_FIELD!r} of dimension {self.d}")
+        stored = str(field.get("data_type", "float")).lower()
+        if (stored == "byte") != (self.quantization == "byte"):
+            raise ValueError(f"index {self.index!r} holds {stored} vectors, not quantization={self.quantization}")
         self._checked = True
 
     def upsert(self, ids: Sequence[int], vectors: np.ndarray, payloads: Sequence[dict] | None = None) -> None:
@@ -104,10 +142,11 @@ class OpenSearchDenseAdapter(IndexOnClient):
         if payloads is not None and any(DENSE_FIELD in (p or {}) for p in payloads):
             raise ValueError(f"payload key {DENSE_FIELD!r} is reserved")
         self._check_index()
+        stored = to_int8(vectors) if self.quantization == "byte" else vectors
         extras = payloads if payloads is not None else [None] * len(ids)
         actions = [
             {"_op_type": "index", "_index": self.index, "_id": str(point), "_source": {**(extra or {}), DENSE_FIELD: v}}
-            for point, v, extra in zip(ids.tolist(), vectors.tolist(), extras, strict=True)
+            for point, v, extra in zip(ids.tolist(), stored.tolist(), extras, strict=True)
         ]
         self.bulk_write(actions)
 
@@ -115,17 +154,25 @@ class OpenSearchDenseAdapter(IndexOnClient):
         """Make everything searchable and merge to one segment, so one HNSW graph serves each query."""
         self.merge_to_one_segment()
 
-    def search(self, queries: np.ndarray, top_k: int, filter: dict | None = None):
-        """`filter` is OpenSearch query DSL, applied inside the k-NN search (Lucene filters while it walks)."""
+    def search(self, queries: np.ndarray, top_k: int, filter: dict | None = None, **params: Any):
+        """`filter` is OpenSearch query DSL, applied inside the k-NN search (Lucene filters while it
+        walks). `params`: the knn query's method parameters (`ef_search`); others are refused."""
+        unknown = set(params) - set(DENSE_SEARCH_PARAMS)
+        if unknown:
+            raise UnsupportedFeatureError(
+                f"unknown search parameter(s) {sorted(unknown)}; the Lucene engine takes {list(DENSE_SEARCH_PARAMS)}"
+            )
+        ef_search = params.get("ef_search", self.ef_search)
         queries = np.asarray(check_embeddings(queries, self.d, name="queries"), dtype=np.float32)
         check_nonzero(queries, "queries")
         self._check_index()
         self.refresh()
+        sent = to_int8(queries) if self.quantization == "byte" else queries
         body: list[dict[str, Any]] = []
-        for q in queries.tolist():
+        for q in sent.tolist():
             knn: dict[str, Any] = {"vector": q, "k": top_k}
-            if self.ef_search is not None:
-                knn["method_parameters"] = {"ef_search": max(self.ef_search, top_k)}
+            if ef_search is not None:
+                knn["method_parameters"] = {"ef_search": max(int(ef_search), top_k)}
             if filter is not None:
                 knn["filter"] = filter
             query = {"size": top_k, "query": {"knn": {DENSE_FIELD: knn}}, "_source": False}
@@ -142,7 +189,7 @@ class OpenSearchDenseAdapter(IndexOnClient):
         return int(self.client.count(index=self.index)["count"])
 
     def stats(self) -> dict[str, Any]:
-        return {**self.index_figures(), "index": "hnsw-lucene"}
+        return {**self.index_figures(), "index": "hnsw-lucene", "quantization": self.quantization}
 
     def close(self) -> None:
         self.client.close()

@@ -16,10 +16,17 @@ from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
 
 from saevdb.adapters.launcher import EngineNotReady, LocalEngine, free_port, port_open
+from saevdb.adapters.memory import ProcessMemory
 from saevdb.adapters.opensearch.constants import CLIENT_POOL
 from saevdb.adapters.opensearch.distribution import VERSION, as_root, ensure_distribution, java_home
 
 HEAP = "512m"
+# Lucene file extensions (segment files are named `_<seg>[_<Format>_<n>].<ext>`) by what they hold.
+POSTINGS = {".doc", ".pos", ".pay", ".tim", ".tip", ".tmd", ".psm"}  # terms and postings: rank_features, _id
+GRAPH = {".vex", ".vem"}  # HNSW links and their metadata
+QUANTIZED = {".veq", ".vemq"}  # the scalar quantizer's 7-bit vectors and corrections
+FLAT = {".vec", ".vemf"}  # flat vector values: float32, or int8 for data_type byte
+DOC_VALUES = {".dvd", ".dvm"}  # knn_vector fields keep their vectors here too (the only copy if index.knn is false)
 UNPRIVILEGED_USER = "nobody"
 STOP_TIMEOUT_S = 60.0
 
@@ -49,6 +56,7 @@ class OpenSearchNode(LocalEngine):
         self.port = port or free_port()
         self.heap, self.version = heap, version
         self._process: subprocess.Popen | None = None
+        self._indices: dict[str, dict[str, bool]] = {}
 
     @property
     def url(self) -> str:
@@ -141,6 +149,69 @@ class OpenSearchNode(LocalEngine):
             probe.close()
         self.record_pid()
         return self
+
+    def _index_kinds(self) -> dict[str, dict[str, bool]]:
+        """Index uuid → which fields its mapping has: `sparse` (rank_features or sparse_vector),
+        `float_vectors` (a float knn_vector), `byte_vectors` (a data_type byte knn_vector)."""
+        client = self.client()
+        try:
+            uuids = {row["index"]: row["uuid"] for row in client.cat.indices(format="json", h="index,uuid")}
+            kinds = {}
+            for index, body in client.indices.get_mapping().items():
+                fields = body["mappings"].get("properties", {}).values()
+                vectors = [str(f.get("data_type", "float")).lower() for f in fields if f.get("type") == "knn_vector"]
+                kinds[uuids.get(index, index)] = {
+                    "sparse": any(f.get("type") in ("rank_features", "sparse_vector") for f in fields),
+                    "float_vectors": "float" in vectors,
+                    "byte_vectors": "byte" in vectors,
+                }
+            return kinds
+        finally:
+            client.close()
+
+    def memory(self) -> ProcessMemory:
+        """The base reading, with each index's mapping read first (`file_role` needs it)."""
+        self._indices = self._index_kinds()
+        return super().memory()
+
+    def file_role(self, path: Path) -> str:
+        """The role of a file under `data/nodes/0/indices/<uuid>/<shard>/index/`, by its Lucene extension
+        and the mapping of its index: postings are "sparse" in an index with a rank_features field
+        (the few `_id` terms share those files), else "other"; `.vex` "graph"; `.veq` "quantized";
+        `.vec` "vectors" (the int8 vectors of a data_type byte field: "quantized"); doc values
+        "vectors" where a float knn_vector keeps its copy there, else "other". Stored fields
+        (`_source`, `_id`), points, norms, the translog and `_state` are "other". A compound file
+        (`.cfs`, a freshly flushed segment that packs all its files in one) is "other": a mapping's
+        resident pages cannot be split by the sub-files' ranges; indexes are created so that
+        merged segments are never compound (`index.compound_format: false`), so after `optimize()`
+        there is none."""
+        parts = path.parts
+        if "indices" not in parts or parts[-2:-1] != ("index",):
+            return "other"
+        kind = self._indices.get(parts[parts.index("indices") + 1], {})
+        ext = path.suffix
+        if ext in POSTINGS:
+            return "sparse" if kind.get("sparse") else "other"
+        if ext in GRAPH:
+            return "graph"
+        if ext in QUANTIZED:
+            return "quantized"
+        if ext in FLAT:
+            return "quantized" if kind.get("byte_vectors") and not kind.get("float_vectors") else "vectors"
+        if ext in DOC_VALUES:
+            return "vectors" if kind.get("float_vectors") else "other"
+        return "other"
+
+    def heap_used_bytes(self) -> int | None:
+        """The JVM heap in use, from the node's own statistics (`_nodes/_local/stats/jvm`)."""
+        if self.pid is None:
+            return None
+        client = self.client()
+        try:
+            nodes = client.nodes.stats(node_id="_local", metric="jvm")["nodes"]
+            return int(next(iter(nodes.values()))["jvm"]["mem"]["heap_used_in_bytes"])
+        finally:
+            client.close()
 
     def _log_tail(self) -> str:
         log = self.path / "stdout.log"

@@ -12,6 +12,14 @@ from opensearchpy import OpenSearch, helpers
 from saevdb.adapters.opensearch.constants import BULK_TIMEOUT_S, MERGE_TIMEOUT_S
 
 
+def index_settings(shards: int, replicas: int, **extra: Any) -> dict[str, Any]:
+    """The `settings` of an index we create. `compound_format: false`: merged segments keep one file
+    per Lucene format instead of one packed `.cfs`, so after `merge_to_one_segment` every file (and
+    its resident pages) has one role (`OpenSearchNode.file_role`); freshly flushed segments are
+    still compound files until they are merged."""
+    return {"index": {"number_of_shards": shards, "number_of_replicas": replicas, "compound_format": False, **extra}}
+
+
 class IndexOnClient:
     """An index `index` on `client`; subclasses set both. Writes mark it unrefreshed, reads refresh it once."""
 

@@ -3,7 +3,8 @@ local mode), `QdrantEdgeAdapter` / `QdrantEdgeDenseAdapter` (Qdrant Edge, the en
 `QdrantEdgeProcess` (Edge in a child process: the local engine) and `QdrantIngestHook`."""
 
 from saevdb.adapters.qdrant.client import QdrantAdapter
-from saevdb.adapters.qdrant.edge import QdrantEdgeAdapter, QdrantEdgeDenseAdapter
+from saevdb.adapters.qdrant.edge import QdrantEdgeAdapter
+from saevdb.adapters.qdrant.edge_dense import QdrantEdgeDenseAdapter
 from saevdb.adapters.qdrant.engine import QdrantEdgeProcess
 from saevdb.adapters.qdrant.hook import QdrantIngestHook
 

@@ -21,14 +21,14 @@ from saevdb.adapters.base import ModelInfo
 from saevdb.adapters.batches import (
     check_batch,
     check_datatype,
-    check_dense_batch,
+    check_originals,
     check_queries,
+    check_rescore,
     pad_results,
     rows_to_csr,
 )
 from saevdb.adapters.launcher import allocated_bytes
 from saevdb.adapters.qdrant.constants import DENSE_NAME, MODEL_FILE, PRECISIONS, VECTOR_NAME
-from saevdb.sae_core.validation import check_embeddings
 
 DATATYPES = {
     "float32": edge.VectorStorageDatatype.Float32,
@@ -38,19 +38,47 @@ DATATYPES = {
 
 
 class QdrantEdgeAdapter:
-    """A Qdrant Edge shard of k-sparse codes in folder `path` (created by `recreate()`)."""
+    """A Qdrant Edge shard of k-sparse codes in folder `path` (created by `recreate()`).
 
-    def __init__(self, model: ModelInfo, path: str | Path, datatype: str = "float32", on_disk: bool = False) -> None:
+    Args:
+        model: the `ModelInfo` of the SAE whose codes the shard holds.
+        path: the shard's folder.
+        datatype: sparse value storage, "float32", "float16" or "uint8" (values 0..255 only).
+        on_disk: keep the sparse index memory-mapped from disk instead of in RAM.
+        originals: also keep each point's original vector `[d]` in a named dense vector stored on disk
+            (`Memory.Cold`) with no HNSW graph (m=0), for the two-stage search: one `query` whose
+            `Prefetch` takes the codes' top `rescore_depth` from the sparse index, then scores those
+            candidates, and only those, by exact cosine with their originals (`rescore_depth` vector
+            reads per query, from the page cache or disk).
+    """
+
+    def __init__(
+        self,
+        model: ModelInfo,
+        path: str | Path,
+        datatype: str = "float32",
+        on_disk: bool = False,
+        originals: bool = False,
+    ) -> None:
         self.model, self.path = model, Path(path)
-        self.datatype, self.on_disk = check_datatype(datatype, PRECISIONS), on_disk
+        self.datatype, self.on_disk, self.originals = check_datatype(datatype, PRECISIONS), on_disk, originals
         self._shard: edge.EdgeShard | None = None
 
     def __repr__(self) -> str:
-        return f"QdrantEdgeAdapter(path={str(self.path)!r}, datatype={self.datatype}, on_disk={self.on_disk})"
+        return (
+            f"QdrantEdgeAdapter(path={str(self.path)!r}, datatype={self.datatype}, on_disk={self.on_disk}, "
+            f"originals={self.originals})"
+        )
 
     def _config(self) -> edge.EdgeConfig:
         params = edge.EdgeSparseVectorParams(on_disk=self.on_disk, datatype=DATATYPES[self.datatype])
-        return edge.EdgeConfig(sparse_vectors={VECTOR_NAME: params})
+        if not self.originals:
+            return edge.EdgeConfig(sparse_vectors={VECTOR_NAME: params})
+        no_graph = edge.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
+        dense = edge.EdgeVectorParams(
+            size=self.model.d, distance=edge.Distance.Cosine, memory=edge.Memory.Cold, hnsw_config=no_graph
+        )
+        return edge.EdgeConfig(vectors={DENSE_NAME: dense}, sparse_vectors={VECTOR_NAME: params})
 
     def exists(self) -> bool:
         return (self.path / MODEL_FILE).is_file()
@@ -93,31 +121,46 @@ class QdrantEdgeAdapter:
             self._shard = edge.EdgeShard.load(str(self.path), self._config())
         return self._shard
 
-    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
+    def upsert(
+        self,
+        ids: Sequence[int],
+        codes: sp.csr_matrix,
+        payloads: Sequence[dict] | None = None,
+        originals: np.ndarray | None = None,
+    ) -> None:
         ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=False, uint8=self.datatype == "uint8")
-        points = [
-            edge.Point(
-                int(point),
-                {VECTOR_NAME: edge.SparseVector(row.indices.tolist(), row.data.tolist())},
-                None if payloads is None else payloads[i],
-            )
-            for i, (point, row) in enumerate(zip(ids, codes, strict=True))
-        ]
+        dense = check_originals(originals, self.originals, self.model.d, len(ids))
+        points = []
+        for i, (point, row) in enumerate(zip(ids, codes, strict=True)):
+            vectors = {VECTOR_NAME: edge.SparseVector(row.indices.tolist(), row.data.tolist())}
+            if dense is not None:
+                vectors[DENSE_NAME] = dense[i].tolist()
+            points.append(edge.Point(int(point), vectors, None if payloads is None else payloads[i]))
         self.shard.update(edge.UpdateOperation.upsert_points(points))
 
     def optimize(self) -> None:
         """Merge segments after a bulk load, as Qdrant's optimiser would in a server."""
         self.shard.optimize()
 
-    def search(self, queries: sp.csr_matrix, top_k: int, filter: edge.Filter | None = None):
+    def search(
+        self,
+        queries: sp.csr_matrix,
+        top_k: int,
+        filter: edge.Filter | None = None,
+        rescore_queries: np.ndarray | None = None,
+        rescore_depth: int = 0,
+    ):
         queries = check_queries(queries, self.model.h, nonneg=False)
+        dense = check_rescore(rescore_queries, rescore_depth, self.originals, self.model.d, queries.shape[0])
         hits = []
-        for q in queries:
-            request = edge.QueryRequest(
-                limit=top_k,
-                query=edge.Query.Nearest(edge.SparseVector(q.indices.tolist(), q.data.tolist()), using=VECTOR_NAME),
-                filter=filter,
-            )
+        for i, q in enumerate(queries):
+            codes = edge.Query.Nearest(edge.SparseVector(q.indices.tolist(), q.data.tolist()), using=VECTOR_NAME)
+            if dense is None:
+                request = edge.QueryRequest(limit=top_k, query=codes, filter=filter)
+            else:
+                first = edge.Prefetch(limit=max(rescore_depth, top_k), query=codes, filter=filter)
+                exact = edge.Query.Nearest(dense[i].tolist(), using=DENSE_NAME)
+                request = edge.QueryRequest(limit=top_k, query=exact, prefetches=[first], filter=filter)
             hits.append([(int(p.id), p.score) for p in self.shard.query(request)])
         return pad_results(hits, top_k)
 
@@ -138,81 +181,7 @@ class QdrantEdgeAdapter:
             "points": self.count(),
             "disk_bytes": allocated_bytes(self.path),
             "datatype": self.datatype,
-        }
-
-    def close(self) -> None:
-        if self._shard is not None:
-            self._shard.close()
-            self._shard = None
-
-
-class QdrantEdgeDenseAdapter:
-    """The dense baseline: the same engine holding float32 vectors in its HNSW index, cosine.
-
-    HNSW is built by `optimize()` for segments above Qdrant's indexing threshold (smaller ones are
-    scanned exactly), as in a Qdrant server.
-    """
-
-    def __init__(self, d: int, path: str | Path, m: int = 16, ef_construct: int = 100) -> None:
-        self.d, self.path, self.m, self.ef_construct = d, Path(path), m, ef_construct
-        self._shard: edge.EdgeShard | None = None
-
-    def __repr__(self) -> str:
-        return f"QdrantEdgeDenseAdapter(path={str(self.path)!r}, d={self.d}, m={self.m})"
-
-    def _config(self) -> edge.EdgeConfig:
-        hnsw = edge.HnswIndexConfig(m=self.m, ef_construct=self.ef_construct, full_scan_threshold=10_000)
-        params = edge.EdgeVectorParams(size=self.d, distance=edge.Distance.Cosine)
-        return edge.EdgeConfig(vectors={DENSE_NAME: params}, hnsw_config=hnsw)
-
-    def recreate(self) -> None:
-        self.drop()
-        self.path.mkdir(parents=True)
-        self._shard = edge.EdgeShard.create(str(self.path), self._config())
-
-    def drop(self) -> None:
-        self.close()
-        shutil.rmtree(self.path, ignore_errors=True)
-
-    @property
-    def shard(self) -> edge.EdgeShard:
-        if self._shard is None:
-            if not self.path.is_dir():
-                raise ValueError(f"{self.path} holds no shard: call recreate() first")
-            self._shard = edge.EdgeShard.load(str(self.path), self._config())
-        return self._shard
-
-    def upsert(self, ids: Sequence[int], vectors: np.ndarray, payloads: Sequence[dict] | None = None) -> None:
-        ids, vectors = check_dense_batch(ids, vectors, self.d, payloads)
-        points = [
-            edge.Point(int(point), {DENSE_NAME: vector.tolist()}, None if payloads is None else payloads[i])
-            for i, (point, vector) in enumerate(zip(ids, vectors, strict=True))
-        ]
-        self.shard.update(edge.UpdateOperation.upsert_points(points))
-
-    def optimize(self) -> None:
-        self.shard.optimize()
-
-    def search(self, queries: np.ndarray, top_k: int, filter: edge.Filter | None = None):
-        queries = check_embeddings(queries, self.d, name="queries")
-        hits = []
-        for q in np.asarray(queries, dtype=np.float32):
-            request = edge.QueryRequest(
-                limit=top_k, query=edge.Query.Nearest(q.tolist(), using=DENSE_NAME), filter=filter
-            )
-            hits.append([(int(p.id), p.score) for p in self.shard.query(request)])
-        return pad_results(hits, top_k)
-
-    def count(self) -> int:
-        return self.shard.count(edge.CountRequest(exact=True))
-
-    def stats(self) -> dict[str, Any]:
-        info = self.shard.info()
-        return {
-            "engine": "qdrant-edge",
-            "points": info.points_count,
-            "indexed_vectors": info.indexed_vectors_count,
-            "disk_bytes": allocated_bytes(self.path),
+            "originals": self.originals,
         }
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ torch, model and data.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -19,7 +20,9 @@ from pathlib import Path
 
 from saevdb.adapters.base import ModelInfo
 from saevdb.adapters.launcher import STOP_TIMEOUT_S, LocalEngine
-from saevdb.adapters.qdrant.edge import QdrantEdgeAdapter, QdrantEdgeDenseAdapter
+from saevdb.adapters.qdrant.constants import VECTOR_NAME
+from saevdb.adapters.qdrant.edge import QdrantEdgeAdapter
+from saevdb.adapters.qdrant.edge_dense import QdrantEdgeDenseAdapter
 
 _AUTHKEY_ENV = "SAEVDB_EDGE_AUTHKEY"
 
@@ -33,6 +36,19 @@ _DENSE_METHODS = ("recreate", "drop", "upsert", "optimize", "search", "count", "
 _SPARSE_METHODS = (*_DENSE_METHODS, "exists", "check_model", "retrieve", "delete", "point_alias")
 _EdgeManager.register("QdrantEdgeAdapter", QdrantEdgeAdapter, exposed=_SPARSE_METHODS)
 _EdgeManager.register("QdrantEdgeDenseAdapter", QdrantEdgeDenseAdapter, exposed=_DENSE_METHODS)
+
+
+def _malloc_trim() -> int:
+    """glibc's `malloc_trim(0)` in the child: the heap a shard load (WAL replay) freed goes back to the system."""
+    return ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+_EdgeManager.register("malloc_trim", _malloc_trim)
+
+# A segment's files by folder: `vector_storage-<name>` holds a named vector's stored values (float32
+# originals in `matrix.dat` / `vectors/`, the compressed copy in `quantized*`), `vector_index-<name>`
+# its index (HNSW links, or the sparse inverted index); the rest is id tracking, payloads and the WAL.
+_SPARSE_PARTS = (f"vector_storage-{VECTOR_NAME}", f"vector_index-{VECTOR_NAME}")
 
 
 class QdrantEdgeProcess(LocalEngine):
@@ -85,6 +101,27 @@ class QdrantEdgeProcess(LocalEngine):
         )
         self.record_pid()
         return self
+
+    def file_role(self, path: Path) -> str:
+        """Roles of a shard's files: the codes' inverted index and stored codes are `sparse`; another
+        vector's index is its `graph`; its `quantized*` files `quantized`; its other stored values
+        (`matrix.dat`, chunks) the float32 `vectors`; id trackers, payloads and the WAL `other`."""
+        parts = path.parts
+        if any(part in _SPARSE_PARTS for part in parts):
+            return "sparse"
+        if any(part.startswith("vector_index-") for part in parts):
+            return "graph"
+        if any(part.startswith("vector_storage-") for part in parts):
+            if any(part.startswith("quantized") for part in parts):
+                return "quantized"
+            return "other" if "deleted" in path.name or "deleted" in parts else "vectors"
+        return "other"
+
+    def trim(self) -> bool:
+        """`malloc_trim(0)` in the child: Qdrant Edge replays its whole WAL when a shard loads, and glibc
+        keeps the freed heap (well above the vectors' own size for dense shards) until asked."""
+        self._manager.malloc_trim()
+        return True
 
     def sparse_adapter(self, model: ModelInfo, name: str, **options) -> QdrantEdgeAdapter:
         adapter = self._manager.QdrantEdgeAdapter(model, str(self.path / name), **options)

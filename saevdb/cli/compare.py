@@ -1,4 +1,5 @@
-"""`saevdb compare`: every engine side by side on the user's data, against its own dense index."""
+"""`saevdb compare`: in every engine, saevdb's codes beside the engine's own ways of storing the
+dense vectors (float32, its built-in quantizations, with and without rescoring), on the user's data."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from saevdb.adapters import ENGINES
+from saevdb.adapters.registry import dense_options
 from saevdb.cli.common import DATA_HELP, add_output_options
 from saevdb.compare import CompareConfig, compare, format_compare, plot_compare
 from saevdb.sae_core.config import SAEConfig
@@ -20,7 +22,9 @@ logger = logging.getLogger("saevdb")
 
 
 def add_parser(sub) -> None:
-    c = sub.add_parser("compare", help="every backend side by side: recall, RAM, speed, vs its own dense index")
+    c = sub.add_parser(
+        "compare", help="codes vs each engine's own float32 and quantized indexes: recall, RAM to provision, speed"
+    )
     c.add_argument("--data", default="movielens", help=DATA_HELP)
     c.add_argument("--n", type=int, default=None, help="database vectors (default: all rows not used as queries)")
     c.add_argument("--queries", type=int, default=1000, help="query rows, held out of the database")
@@ -29,11 +33,21 @@ def add_parser(sub) -> None:
     c.add_argument("--hidden", type=int, default=4096, help="latent width when training")
     c.add_argument("--k", type=int, default=32, help="non-zeros per code when training")
     c.add_argument("--epochs", type=int, default=None, help=f"when training (default {TrainConfig.epochs})")
-    c.add_argument("--rerank", type=int, default=100, help="candidates re-ranked by q̄·x̂/|x̂| in sparse+rerank mode")
+    c.add_argument("--rerank", type=int, default=100, help="candidates re-ranked client-side by q̄·x̂/|x̂| (0: none)")
+    c.add_argument(
+        "--depths",
+        default="100,300",
+        help="two-stage depths: candidates re-scored with the originals ('': none)",
+    )
+    c.add_argument(
+        "--methods",
+        default="all",
+        help="built-in methods to run, comma-separated as the report names them ('all', or 'none')",
+    )
     c.add_argument("--query-k", type=int, default=None, help="non-zeros per query (default: 4 x the model's k)")
     c.add_argument("--clients", type=int, default=4, help="concurrent clients for the second QPS figure")
     c.add_argument("--seed", type=int, default=0, help="query / database sample seed")
-    c.add_argument("--plot", type=Path, default=None, help="write recall vs RAM per vector as PNG")
+    c.add_argument("--plot", type=Path, default=None, help="write recall vs RAM to provision (and QPS) as PNG")
     add_output_options(c)
     c.set_defaults(func=run)
 
@@ -62,7 +76,14 @@ def run(args: argparse.Namespace) -> dict:
         train = TrainConfig(epochs=args.epochs) if args.epochs else TrainConfig()
         logger.info("no --model: training %s on the %d database rows (queries held out)", sae, n)
         model, _ = build_and_fit(database, sae, train, show_progress_bar=not args.quiet)
-    config = CompareConfig(backends=backends, rerank=args.rerank, query_k=args.query_k, clients=args.clients)
+    config = CompareConfig(
+        backends=backends,
+        rerank=args.rerank,
+        depths=_depths(args.depths),
+        query_k=args.query_k,
+        clients=args.clients,
+        methods=_methods(args.methods, backends),
+    )
     report = compare(model, database, queries, config, show_progress_bar=not args.quiet)
     report.update(data=args.data, fingerprint=fingerprint(model))
     print(format_compare(report))
@@ -70,3 +91,27 @@ def run(args: argparse.Namespace) -> dict:
         plot_compare(report, args.plot)
         print(f"plot written to {args.plot}")
     return report
+
+
+def _depths(text: str) -> tuple[int, ...]:
+    try:
+        depths = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as e:
+        raise ValueError(f"--depths {text!r}: comma-separated whole numbers") from e
+    if any(depth < 1 for depth in depths):
+        raise ValueError(f"--depths {text!r}: each depth must be at least 1")
+    return depths
+
+
+def _methods(text: str, backends: tuple[str, ...]) -> tuple[str, ...] | None:
+    """None for all methods, () for none, else the names, each offered by at least one backend."""
+    if text.strip() == "all":
+        return None
+    if text.strip() == "none":
+        return ()
+    methods = tuple(part.strip() for part in text.split(",") if part.strip())
+    offered = {option.method for backend in backends for option in dense_options(backend)}
+    unknown = sorted(set(methods) - offered)
+    if unknown:
+        raise ValueError(f"--methods: {unknown} not offered by {', '.join(backends)}; offered: {sorted(offered)}")
+    return methods

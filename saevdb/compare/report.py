@@ -1,61 +1,116 @@
-"""The comparison report as a table and as a plot."""
+"""The comparison report as a table and as a plot: per engine, every row measured, the options the
+engine does not serve here in one line each, and which option is cheapest at each recall target."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from saevdb.compare.run import MODES
+from saevdb.compare.frontier import TARGETS, cheapest, label, on_frontier
+
+COLUMNS = (
+    ("method", "{:32.32s}", 32),
+    ("setting", "{:26.26s}", 26),
+    ("recall@10", "{:9.3f}", 9),
+    ("RAM B/vec", "{:9.0f}", 9),
+    ("orig B/vec", "{:10.0f}", 10),
+    ("disk B/vec", "{:10.0f}", 10),
+    ("orig/query", "{:10d}", 10),
+    ("QPS", "{:7.0f}", 7),
+    ("p50 ms", "{:7.2f}", 7),
+    ("p99 ms", "{:7.2f}", 7),
+    ("build s", "{:8.1f}", 8),
+)
+KEYS = (
+    "method",
+    "setting",
+    "recall_at_10",
+    "ram_bytes_per_vector",
+    "originals_ram_bytes_per_vector",
+    "disk_bytes_per_vector",
+    "originals_read_per_query",
+    "qps",
+    "p50_ms",
+    "p99_ms",
+)
+
+
+def _line(row: dict[str, Any]) -> str:
+    values = [row[key] for key in KEYS] + [row["ingest_seconds"] + row["optimize_seconds"]]
+    return " ".join(fmt.format(v) for (_, fmt, _), v in zip(COLUMNS, values, strict=True))
 
 
 def format_compare(report: dict[str, Any]) -> str:
-    """One line per backend and mode: recall, memory, speed."""
-    clients = report["config"]["clients"]
-    head = (
-        f"{'backend':11s} {'mode':14s} {'recall@10':>9s} {'RAM MB':>8s} {'B/vector':>9s} {'disk MB':>8s} "
-        f"{'QPS':>7s} {f'QPS x{clients}':>8s} {'p50 ms':>7s} {'p99 ms':>7s} {'ingest/s':>9s}"
-    )
+    """Per engine: a line per measured row, a line per option not measured (why), then the cheapest
+    option reaching each recall target overall, built-in and saevdb, and whether a saevdb row is on
+    the frontier. RAM is RAM to provision (`saevdb.compare.provision`); originals apart."""
+    model = report["model"]
+    head = " ".join(f"{name:>{width}s}" if i > 1 else f"{name:{width}s}" for i, (name, _, width) in enumerate(COLUMNS))
     lines = [
-        f"{report['n']:,} vectors, {report['queries']:,} queries; model h={report['model']['h']} "
-        f"k={report['model']['k']} ({report['model']['bytes_per_vector']} B/vector of codes)",
-        head,
-        "-" * len(head),
+        f"{report['n']:,} vectors, {report['queries']:,} queries; saevdb model h={model['h']} k={model['k']} "
+        f"({model['bytes_per_vector']} B/vector of codes), {report['config']['query_k']} query weights",
     ]
-    for backend, result in report["backends"].items():
-        for mode, row in result["modes"].items():
-            lines.append(
-                f"{backend:11s} {mode:14s} {row['recall_at_10']:9.3f} {row['ram_bytes'] / 1e6:8.1f} "
-                f"{row['ram_bytes_per_vector']:9.0f} {row['disk_bytes'] / 1e6:8.1f} {row['qps']:7.0f} "
-                f"{row[f'qps_{clients}_clients']:8.0f} {row['p50_ms']:7.2f} {row['p99_ms']:7.2f} "
-                f"{row['ingest_vectors_per_s']:9.0f}"
+    for backend, engine in report["engines"].items():
+        rows = [r for r in report["rows"] if r["backend"] == backend]
+        lines += ["", f"== {backend} ({engine['version']})", head, "-" * len(head)]
+        lines += [_line(r) for r in rows if r["status"] == "ok"]
+        lines += [f"  {r['status']}: {r['method']}: {r['reason']}" for r in rows if r["status"] != "ok"]
+        frontier = on_frontier(report["rows"], backend)
+        lines.append(f"  frontier (RAM up, recall up): {'; '.join(label(r) for r in frontier)}")
+        for target in TARGETS:
+            picks = [
+                (family or "any", cheapest(report["rows"], backend, target, family))
+                for family in (None, "built-in", "saevdb")
+            ]
+            text = "; ".join(
+                f"{name}: {label(r)}"
+                + ("" if r is None else f" ({r['ram_bytes_per_vector']:.0f} B, {r['recall_at_10']:.3f})")
+                for name, r in picks
             )
+            lines.append(f"  cheapest at recall ≥ {target:.2f} — {text}")
     return "\n".join(lines)
 
 
 def plot_compare(report: dict[str, Any], path: str | Path) -> None:
-    """Recall@10 against engine RAM per vector, one point per backend and mode."""
+    """Per engine: recall@10 against RAM to provision per vector (one line per method through its
+    settings; saevdb's drawn solid, built-in dashed; the frontier in grey) and QPS against recall."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    markers = dict(zip(MODES, ("o", "s", "^"), strict=True))
-    for backend, result in report["backends"].items():
-        for mode, row in result["modes"].items():
-            ax.scatter(max(row["ram_bytes_per_vector"], 1.0), row["recall_at_10"], marker=markers[mode], s=60)
-            ax.annotate(
-                f"{backend} {mode}",
-                (max(row["ram_bytes_per_vector"], 1.0), row["recall_at_10"]),
-                fontsize=8,
-                xytext=(4, 4),
-                textcoords="offset points",
-            )
-    ax.set_xscale("log")
-    ax.set_xlabel("engine RAM per vector, bytes (RSS delta empty → loaded)")
-    ax.set_ylabel("recall@10 vs exact dense search")
-    ax.set_title(f"{report['n']:,} vectors, SAE h={report['model']['h']} k={report['model']['k']}")
-    ax.grid(alpha=0.3)
+    engines = list(report["engines"])
+    fig, axes = plt.subplots(len(engines), 2, figsize=(13, 4.8 * len(engines)), squeeze=False)
+    for (ram_ax, qps_ax), backend in zip(axes, engines, strict=True):
+        rows = [r for r in report["rows"] if r["backend"] == backend and r["status"] == "ok"]
+        for method in dict.fromkeys(r["method"] for r in rows):
+            curve = [r for r in rows if r["method"] == method]
+            style = "-" if curve[0]["family"] == "saevdb" else "--"
+            width = 2.2 if curve[0]["family"] == "saevdb" else 1.0
+            ram = [max(r["ram_bytes_per_vector"], 1.0) for r in curve]
+            recall = [r["recall_at_10"] for r in curve]
+            (line,) = ram_ax.plot(ram, recall, style, marker="o", ms=4, lw=width, label=method)
+            qps_ax.plot(recall, [r["qps"] for r in curve], style, marker="o", ms=4, lw=width, color=line.get_color())
+        frontier = on_frontier(report["rows"], backend)
+        ram_ax.step(
+            [max(r["ram_bytes_per_vector"], 1.0) for r in frontier],
+            [r["recall_at_10"] for r in frontier],
+            where="post",
+            color="grey",
+            alpha=0.4,
+            lw=6,
+            zorder=0,
+        )
+        ram_ax.set_xscale("log")
+        ram_ax.set_xlabel("RAM to provision per vector, bytes (anonymous + index pages read)")
+        ram_ax.set_ylabel("recall@10")
+        ram_ax.set_title(f"{backend} ({report['engines'][backend]['version']}), {report['n']:,} vectors")
+        ram_ax.legend(fontsize=7, loc="lower right")
+        qps_ax.set_yscale("log")
+        qps_ax.set_xlabel("recall@10")
+        qps_ax.set_ylabel("queries per second, one client")
+        for ax in (ram_ax, qps_ax):
+            ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)

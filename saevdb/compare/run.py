@@ -1,10 +1,15 @@
-"""The backend comparison: one model, one dataset, every engine side by side, sparse codes and the
-engine's own dense index as the baseline, so a user sees the RAM saved and the recall it costs.
+"""The backend comparison: one model, one dataset, every engine; in each, saevdb's codes in every
+search mode beside every built-in way the engine stores dense vectors (float32, its quantizations,
+with and without rescoring), each build measured the same way.
 
-Each (backend, mode) runs in a fresh engine process in a fresh folder, so its resident-memory delta
-(empty → loaded) is its own. Modes: `sparse` (the engine's top-10 over the codes), `sparse+rerank`
-(its top-`rerank` re-ordered client-side by `q̄ · x̂/|x̂|`, the `SparseCollection` default) and `dense`
-(float32 vectors in the engine's usual dense index: HNSW, or what the embedded build offers).
+Per build: a fresh engine in a fresh folder loads the collection and finishes indexing (timed),
+then stops; a second fresh engine reopens the folder (build-time allocations gone, as after a
+restart) and runs every search setting of the build, lightest first. After each setting the
+engine is asked to return freed heap (`LocalEngine.trim`) and its memory is read per mapping, so
+each row's RAM holds the pages its queries (and the lighter settings before it) touched. RAM to
+provision is defined in `saevdb.compare.provision`. A build the engine refuses gives one line
+naming engine, version and option; an engine that dies marks that build's rows failed with the
+reason; the rest of the run goes on.
 """
 
 from __future__ import annotations
@@ -20,9 +25,13 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from saevdb.adapters import ENGINES, ModelInfo, local_engine
+from saevdb.adapters import ENGINES, ModelInfo, UnsupportedFeatureError, local_engine
 from saevdb.adapters.launcher import allocated_bytes
-from saevdb.collection import SparseCollection
+from saevdb.adapters.memory import ProcessMemory
+from saevdb.adapters.registry import engine_version
+from saevdb.compare.frontier import summary
+from saevdb.compare.plan import Build, built_in_builds, saevdb_builds
+from saevdb.compare.provision import provisioned
 from saevdb.compare.truth import Truth, measure_search
 from saevdb.pipeline import encode_and_upload
 from saevdb.sae_core.model import SparseAutoencoder
@@ -30,30 +39,32 @@ from saevdb.sae_core.query import default_query_k
 
 logger = logging.getLogger(__name__)
 
-MODES = ("sparse", "sparse+rerank", "dense")
-HEADLINE_MODE = "sparse+rerank"
+COLLECTION = "items"
 
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """What one comparison run does besides its data and model."""
+    """What one comparison run does besides its data and model.
+
+    Attributes:
+        backends: engines of the registry to run.
+        top_k: results per query (recall@10 reads the first 10).
+        rerank: client re-rank depth of the codes-only build (0: engine order only).
+        depths: two-stage depths (codes' candidates re-scored with the originals in the engine).
+        query_k: non-zeros per query (default: 4 × the model's k).
+        clients: threads for the concurrent QPS figure.
+        batch_size: vectors per upsert.
+        methods: built-in methods to run (their `DenseOption.method`), None for all, () for none.
+    """
 
     backends: tuple[str, ...] = tuple(ENGINES)
     top_k: int = 10
     rerank: int = 100
+    depths: tuple[int, ...] = (100, 300)
     query_k: int | None = None
     clients: int = 4
     batch_size: int = 1000
-
-
-def _memory(engine, before: int, loaded: int, n: int) -> dict:
-    return {
-        "ram_bytes": loaded - before,
-        "ram_bytes_per_vector": (loaded - before) / n,
-        "rss_empty_bytes": before,
-        "rss_loaded_bytes": loaded,
-        "rss_after_queries_bytes": engine.rss_bytes(),
-    }
+    methods: tuple[str, ...] | None = None
 
 
 def _batches(database: np.ndarray, size: int):
@@ -62,74 +73,115 @@ def _batches(database: np.ndarray, size: int):
         yield np.arange(lo, min(lo + size, len(database))), database[lo : lo + size], None
 
 
-def _run_sparse(backend, model, database, queries, truth, config, show) -> dict[str, dict]:
+def _adapter(engine, build: Build, model: SparseAutoencoder, d: int):
+    if build.kind == "sparse":
+        return engine.sparse_adapter(ModelInfo.of(model), COLLECTION, **build.options)
+    return engine.dense_adapter(d, COLLECTION, **build.options)
+
+
+def _load(adapter, build: Build, model, database: np.ndarray, config: CompareConfig, show: bool) -> float:
+    """Upsert the whole database; returns the wall seconds of encoding and upload together."""
+    start = time.perf_counter()
+    desc = f"{build.method} ingest"
+    if build.kind == "sparse":
+        originals = bool(build.options.get("originals"))
+        encode_and_upload(adapter, model, _batches(database, config.batch_size), "cpu", show, desc, originals)
+    else:
+        for ids, rows, _ in tqdm(_batches(database, config.batch_size), desc=desc, disable=not show, leave=False):
+            adapter.upsert(ids, rows)
+    return time.perf_counter() - start
+
+
+def empty_memory(backend: str) -> ProcessMemory:
+    """The engine started on an empty folder, its freed heap returned: the baseline every build's
+    anonymous memory is counted from."""
+    folder = Path(tempfile.mkdtemp(prefix=f"saevdb-compare-{backend}-empty-"))
+    try:
+        with local_engine(backend, folder) as engine:
+            engine.trim()
+            return engine.memory()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_build(backend: str, build: Build, model, database, queries, truth: Truth, empty, config, show) -> list[dict]:
+    """Every setting of one build, measured after a fresh reopen (see the module docstring)."""
     folder = Path(tempfile.mkdtemp(prefix=f"saevdb-compare-{backend}-"))
+    n, d = database.shape
     try:
         with local_engine(backend, folder) as engine:
-            before = engine.rss_bytes()
-            adapter = engine.sparse_adapter(ModelInfo.of(model), "sparse")
+            adapter = _adapter(engine, build, model, d)
             adapter.recreate()
-            loaded = encode_and_upload(
-                adapter, model, _batches(database, config.batch_size), show_progress_bar=show, desc=f"{backend} ingest"
-            )
+            ingest_s = _load(adapter, build, model, database, config, show)
             start = time.perf_counter()
             adapter.optimize()
             optimize_s = time.perf_counter() - start
-            memory = _memory(engine, before, engine.rss_bytes(), len(database))
-            ingest = {
-                "encode_seconds": loaded["encode_seconds"],
-                "upload_seconds": loaded["upload_seconds"],
-                "upload_vectors_per_s": len(database) / loaded["upload_seconds"],
-                "ingest_vectors_per_s": len(database) / loaded["seconds"],
-                "optimize_seconds": optimize_s,
-            }
-            rows = {}
-            for mode, depth in (("sparse", 0), ("sparse+rerank", config.rerank)):
-                collection = SparseCollection(adapter, model, query_k=config.query_k, rerank=depth)
-                search = lambda q, c=collection: c.search(q, config.top_k)  # noqa: E731
-                measured = measure_search(search, queries, truth, config.clients, show, f"{backend} {mode}")
-                rows[mode] = {**measured, **ingest}
-                rows[mode].update(memory, rss_after_queries_bytes=engine.rss_bytes())
+        rows = []
+        with local_engine(backend, folder) as engine:
+            adapter = _adapter(engine, build, model, d)
+            for setting in build.settings:
+                desc = f"{backend} {build.method} {setting.label}"
+                measured = measure_search(
+                    setting.searcher(adapter, config.top_k), queries, truth, config.clients, show, desc
+                )
+                trimmed = engine.trim()
+                reading = engine.memory()
+                rows.append(
+                    {
+                        "setting": setting.label,
+                        "rescore": setting.rescore,
+                        "originals_read_per_query": setting.originals_read(config.top_k),
+                        **measured,
+                        **provisioned(reading, empty, n, build.originals_searched),
+                        "memory": {**reading.to_dict(), "trimmed": trimmed},
+                    }
+                )
             stats = adapter.stats()
-            for row in rows.values():
-                row.update(engine_stats=stats, disk_bytes=allocated_bytes(folder))
-            return rows
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _run_dense(backend, database, queries, truth, config, show) -> dict:
-    folder = Path(tempfile.mkdtemp(prefix=f"saevdb-compare-{backend}-dense-"))
-    try:
-        with local_engine(backend, folder) as engine:
-            before = engine.rss_bytes()
-            adapter = engine.dense_adapter(database.shape[1], "dense")
-            adapter.recreate()
-            start = time.perf_counter()
-            for ids, rows, _ in tqdm(
-                _batches(database, config.batch_size), desc=f"{backend} dense upload", disable=not show, leave=False
-            ):
-                adapter.upsert(ids, rows)
-            upload_s = time.perf_counter() - start
-            start = time.perf_counter()
-            adapter.optimize()
-            optimize_s = time.perf_counter() - start
-            row = _memory(engine, before, engine.rss_bytes(), len(database))
-            search = lambda q: adapter.search(q, config.top_k)  # noqa: E731
-            row.update(measure_search(search, queries, truth, config.clients, show, f"{backend} dense"))
+        disk = allocated_bytes(folder)
+        for row in rows:
             row.update(
-                encode_seconds=0.0,
-                upload_seconds=upload_s,
-                upload_vectors_per_s=len(database) / upload_s,
-                ingest_vectors_per_s=len(database) / upload_s,
+                ingest_seconds=ingest_s,
                 optimize_seconds=optimize_s,
-                rss_after_queries_bytes=engine.rss_bytes(),
-                engine_stats=adapter.stats(),
-                disk_bytes=allocated_bytes(folder),
+                ingest_vectors_per_s=n / ingest_s,
+                disk_bytes_per_vector=disk / n,
+                engine_stats=stats,
             )
-            return row
+        return rows
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _row(backend: str, build: Build, status: str, **fields) -> dict[str, Any]:
+    return {"backend": backend, "method": build.method, "family": build.family, "status": status, **fields}
+
+
+def compare_backend(backend, model, database, queries, truth, config: CompareConfig, show: bool) -> dict[str, Any]:
+    """All builds of one engine: `{"version", "empty_memory", "rows"}`; a build that fails adds rows
+    with status "unsupported" or "failed" and the reason, and the next build goes on."""
+    builds = saevdb_builds(model, config.query_k, config.rerank, config.depths)
+    builds += built_in_builds(backend, config.methods)
+    empty = empty_memory(backend)
+    version = engine_version(backend)
+    rows: list[dict[str, Any]] = []
+    for build in builds:
+        if build.server_only:
+            rows.append(_row(backend, build, "server only", reason=build.server_only))
+            continue
+        logger.info("%s: %s", backend, build.method)
+        try:
+            measured = run_build(backend, build, model, database, queries, truth, empty, config, show)
+        except UnsupportedFeatureError as e:
+            reason = f"{backend} {version}: {build.method}: {e}"
+            logger.warning("%s", reason)
+            rows.append(_row(backend, build, "unsupported", reason=reason))
+            continue
+        except Exception as e:  # the engine died or refused mid-run: keep every other build's rows
+            reason = f"{backend} {version}: {build.method}: {type(e).__name__}: {e}"
+            logger.error("%s", reason)
+            rows.append(_row(backend, build, "failed", reason=reason))
+            continue
+        rows += [_row(backend, build, "ok", **row) for row in measured]
+    return {"version": version, "empty_memory": empty.to_dict(), "rows": rows}
 
 
 def compare(
@@ -140,25 +192,27 @@ def compare(
     show_progress_bar: bool = True,
 ) -> dict[str, Any]:
     """Run every backend in `config.backends` on `database` (row numbers are the ids) with `queries`
-    held out of it, and return the report:
-    `{"backends": {name: {headline-mode metrics, "modes": {mode: metrics}}}, ...}`.
-    """
+    held out of it; returns `{"n", "queries", "model", "config", "engines": {name: {...}}, "rows": [...],
+    "summary": {name: frontier.summary}}`, one row per (engine, method, setting)."""
     truth = Truth.of(queries, database)
     report: dict[str, Any] = {
         "n": int(len(database)),
         "queries": int(len(queries)),
         "model": {**ModelInfo.of(model).to_dict(), "bytes_per_vector": model.config.k * 4},
-        "headline_mode": HEADLINE_MODE,
         "config": {
             **config.__dict__,
             "backends": list(config.backends),
+            "depths": list(config.depths),
+            "methods": None if config.methods is None else list(config.methods),
             "query_k": config.query_k or default_query_k(model.config, "asymmetric_nonneg"),
         },
-        "backends": {},
+        "engines": {},
+        "rows": [],
     }
     for backend in config.backends:
         logger.info("comparing %s", backend)
-        modes = _run_sparse(backend, model, database, queries, truth, config, show_progress_bar)
-        modes["dense"] = _run_dense(backend, database, queries, truth, config, show_progress_bar)
-        report["backends"][backend] = {**modes[HEADLINE_MODE], "modes": modes}
+        result = compare_backend(backend, model, database, queries, truth, config, show_progress_bar)
+        report["rows"] += result.pop("rows")
+        report["engines"][backend] = result
+    report["summary"] = {backend: summary(report["rows"], backend) for backend in config.backends}
     return report

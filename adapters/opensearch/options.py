@@ -1,0 +1,37 @@
+"""OpenSearch's own ways of storing the dense vectors, as `saevdb compare` sweeps them
+(`saevdb.adapters.options`): `OpenSearchDenseAdapter` builds, each searched as one setting.
+
+Every build is HNSW with m=16, ef_construction=100, searched with ef_search=128: the settings every
+engine's dense options use, so the curves differ only in how the vectors are stored.
+
+What the local node runs (k-NN 2.19 from Maven, Lucene engine only): float32 HNSW, the Lucene
+scalar quantizer and byte vectors. Lucene has no rescoring knob in 2.19 (the knn query's `rescore`
+is accepted on a Lucene field and changes no score), so each of those is one setting; `mode: on_disk`
+on a Lucene field builds the same scalar-quantized files as "sq", so it is not listed twice. The faiss
+methods a user of a full OpenSearch server would reach for are listed `server_only`: the Maven
+distribution lacks the plugin's native faiss library, and an index asking for it ends the node.
+"""
+
+from __future__ import annotations
+
+from saevdb.adapters.options import DenseOption, SearchSetting
+
+HNSW = {"m": 16, "ef_construction": 100}
+SEARCH = (SearchSetting("ef_search 128", {"ef_search": 128}),)
+NO_FAISS = "needs the k-NN plugin's native faiss library, which the Maven distribution lacks"
+
+COMPARE_OPTIONS: tuple[DenseOption, ...] = (
+    DenseOption("float32 HNSW", dict(HNSW), SEARCH, originals_searched=True),
+    DenseOption("Lucene SQ 7-bit", {**HNSW, "quantization": "sq"}, SEARCH),
+    DenseOption("byte vectors (int8)", {**HNSW, "quantization": "byte"}, SEARCH),
+    # faiss encoders and the disk mode: names a server's mapping takes, never built on the local node.
+    DenseOption("faiss binary quantization 32x", {**HNSW, "quantization": "faiss_bq"}, SEARCH, server_only=NO_FAISS),
+    DenseOption("faiss PQ", {**HNSW, "quantization": "faiss_pq"}, SEARCH, server_only=NO_FAISS),
+    DenseOption("faiss fp16", {**HNSW, "quantization": "faiss_fp16"}, SEARCH, server_only=NO_FAISS),
+    DenseOption(
+        "on_disk mode (faiss, 32x, oversampling + rescore)",
+        {**HNSW, "quantization": "on_disk"},
+        SEARCH,
+        server_only=NO_FAISS,
+    ),
+)

@@ -1,0 +1,100 @@
+"""What one comparison builds per engine: saevdb's codes in each search mode, and every built-in way
+the engine offers to store the dense vectors (its `options.py`), each as one build swept through
+its search settings.
+
+saevdb's modes, on two builds:
+    codes            the codes alone in the engine's sparse index: `engine order` (the engine's top
+                     10) and `client re-rank R` (its top R re-ordered client-side by `q̄ · x̂/|x̂|`)
+    codes+originals  the same codes, plus the original vectors on disk with no graph:
+                     `two-stage D` (the codes' top D re-scored by exact cosine inside the engine)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from saevdb.adapters.registry import dense_options
+
+Search = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the report: a search setting on one build.
+
+    `searcher(adapter, top_k)` returns the function that answers `[q, d]` dense queries."""
+
+    label: str
+    searcher: Callable[[Any, int], Search]
+    rescore: bool = False
+    originals_read: Callable[[int], int] = lambda top_k: 0
+
+
+@dataclass(frozen=True)
+class Build:
+    """One collection built in a fresh engine: `kind` "sparse" (codes, the model's adapter) or
+    "dense" (`engine.dense_adapter(d, name, **options)`)."""
+
+    method: str
+    family: str
+    kind: str
+    options: dict[str, Any] = field(default_factory=dict)
+    settings: tuple[Setting, ...] = ()
+    originals_searched: bool = False
+    server_only: str | None = None
+
+
+def saevdb_builds(model, query_k: int | None, rerank: int, depths: tuple[int, ...]) -> list[Build]:
+    """The codes-only build (engine order, client re-rank) and the two-stage build (one setting per depth)."""
+    from saevdb.collection import SparseCollection
+
+    def searcher(**mode) -> Callable[[Any, int], Search]:
+        def make(adapter, top_k: int) -> Search:
+            collection = SparseCollection(adapter, model, query_k=query_k, **mode)
+            return lambda q: collection.search(q, top_k)
+
+        return make
+
+    codes = (Setting("engine order", searcher(rerank=0)),)
+    if rerank:
+        codes += (Setting(f"client re-rank {rerank}", searcher(rerank=rerank)),)
+    builds = [Build("saevdb codes", "saevdb", "sparse", {}, codes)]
+    if depths:
+        stages = tuple(
+            Setting(f"two-stage {depth}", searcher(rescore=depth), True, lambda top_k, d=depth: max(d, top_k))
+            for depth in depths
+        )
+        builds.append(Build("saevdb codes + originals on disk", "saevdb", "sparse", {"originals": True}, stages))
+    return builds
+
+
+def built_in_builds(backend: str, methods: tuple[str, ...] | None) -> list[Build]:
+    """The engine's dense options (all, or those whose method is in `methods`), as builds."""
+
+    def searcher(params: dict[str, Any]) -> Callable[[Any, int], Search]:
+        return lambda adapter, top_k: lambda q: adapter.search(q, top_k, **params)
+
+    builds = []
+    for option in dense_options(backend):
+        if methods is not None and option.method not in methods:
+            continue
+        settings = tuple(
+            Setting(s.label, searcher(s.params), s.rescore, lambda top_k, s=s: s.originals_read(top_k))
+            for s in option.searches
+        )
+        builds.append(
+            Build(
+                option.method,
+                "built-in",
+                "dense",
+                option.build,
+                settings,
+                option.originals_searched,
+                option.server_only,
+            )
+        )
+    return builds
