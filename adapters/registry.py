@@ -99,7 +99,17 @@ ENGINES: dict[str, EngineSpec] = {
         pruning=("inverted_index_algo", "drop_ratio_search"),
         # The dense adapter's `index_type`s (constants.DENSE_SEARCH_PARAMS); Milvus Lite builds FLAT,
         # IVF_FLAT and AUTOINDEX only, the rest need a Milvus server (IVF_RABITQ: 2.6+).
-        quantizations=("FLAT", "AUTOINDEX", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW", "HNSW_SQ", "HNSW_PQ", "IVF_RABITQ"),
+        quantizations=(
+            "FLAT",
+            "AUTOINDEX",
+            "IVF_FLAT",
+            "IVF_SQ8",
+            "IVF_PQ",
+            "HNSW",
+            "HNSW_SQ",
+            "HNSW_PQ",
+            "IVF_RABITQ",
+        ),
         options="saevdb.adapters.milvus.options:COMPARE_OPTIONS",
     ),
     "opensearch": EngineSpec(
@@ -112,6 +122,10 @@ ENGINES: dict[str, EngineSpec] = {
         programs=("java", "mvn"),
         score_rtol=2**-8,  # rank_features keeps ~9 significant bits
         storage_variants=({"source": "none"}, {"source": "full"}),  # what _source keeps of a code
+        # Lucene engine only (the Maven k-NN zip has no native faiss): scalar quantizer, int8 vectors.
+        quantizations=("sq", "byte"),
+        options="saevdb.adapters.opensearch.options:COMPARE_OPTIONS",
+        version="saevdb.adapters.opensearch.constants:ENGINE_VERSION",
         # Each document stays whole as _recovery_source until the shard's retention lease (synced every
         # 30 s) passes it and a merge prunes it: sizes read sooner are the same whatever _source keeps.
         size_settle_s=65.0,

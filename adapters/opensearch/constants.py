@@ -1,5 +1,9 @@
 """Names and defaults shared by the OpenSearch adapters."""
 
+from saevdb.adapters.opensearch.distribution import VERSION
+
+ENGINE_VERSION = f"opensearch {VERSION} (k-NN {VERSION}.0, Lucene engine)"  # the local node, as reports name it
+
 VECTOR_FIELD = "sae"  # the rank_features (or sparse_vector) field holding the codes
 CODE_FIELD = "sae_code"  # the compact copy of a code kept in _source (source="compact")
 DENSE_FIELD = "dense"  # the knn_vector field of the baseline

@@ -12,6 +12,24 @@ from opensearchpy import OpenSearch, helpers
 from saevdb.adapters.opensearch.constants import BULK_TIMEOUT_S, MERGE_TIMEOUT_S
 
 
+def cluster_capabilities(client: OpenSearch) -> dict[str, Any]:
+    """What the cluster offers, read from every node: its version, its plugins, and the sparse
+    field and query types they make available (rank_features is the mapper-extras module's)."""
+    version = client.info()["version"]["number"]
+    nodes = client.nodes.info(metric="plugins")["nodes"].values()
+    plugins = set.intersection(*({p["name"] for p in node["plugins"]} for node in nodes))
+    modules = set.intersection(*({m["name"] for m in node["modules"]} for node in nodes))
+    major, minor = (int(part) for part in version.split(".")[:2])
+    neural = "opensearch-neural-search" in plugins
+    return {
+        "version": version,
+        "plugins": sorted(plugins),
+        "rank_features": "mapper-extras" in modules,
+        "neural_sparse": neural,
+        "sparse_vector": neural and (major, minor) >= (3, 3),
+    }
+
+
 def index_settings(shards: int, replicas: int, **extra: Any) -> dict[str, Any]:
     """The `settings` of an index we create. `compound_format: false`: merged segments keep one file
     per Lucene format instead of one packed `.cfs`, so after `merge_to_one_segment` every file (and

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from saevdb.adapters import batches
 from saevdb.adapters.opensearch.constants import ORIGINALS_FIELD
 from saevdb.adapters.opensearch.index import check_nonzero
-from saevdb.sae_core.validation import check_embeddings
 
 
 def originals_field(d: int) -> dict[str, Any]:
@@ -31,16 +31,29 @@ def originals_field(d: int) -> dict[str, Any]:
     return {"type": "knn_vector", "dimension": d}
 
 
-def check_originals(originals: np.ndarray | None, n: int, d: int, name: str = "originals") -> np.ndarray:
-    """`originals [n, d]` as float32, finite and without zero rows (no cosine there), or one
-    `ValueError` before anything is sent."""
-    if originals is None:
-        raise ValueError(f"this index keeps the dense originals (originals=True): pass {name} [n, d]")
-    originals = np.ascontiguousarray(check_embeddings(originals, d, name=name), dtype=np.float32)
-    if originals.shape[0] != n:
-        raise ValueError(f"{originals.shape[0]} rows of {name} for {n} codes")
-    check_nonzero(originals, name)
+def check_originals(originals: np.ndarray | None, kept: bool, d: int, n: int) -> np.ndarray | None:
+    """`batches.check_originals` (required where kept, refused elsewhere), and no zero row: cosine
+    has no value there."""
+    originals = batches.check_originals(originals, kept, d, n)
+    if originals is not None:
+        check_nonzero(originals, "originals")
     return originals
+
+
+def rescore_vectors(
+    vectors: np.ndarray | None, depth: int, kept: bool, d: int, n: int, top_k: int
+) -> list[list[float]] | None:
+    """A search's rescore queries `[n, d]` as lists (`batches.check_rescore`), or None without
+    rescoring. The window must cover `top_k`: hits below it would keep their code scores."""
+    if vectors is None and depth:
+        raise ValueError("rescore_depth needs rescore_queries")
+    vectors = batches.check_rescore(vectors, depth, kept, d, n)
+    if vectors is None:
+        return None
+    if depth < top_k:
+        raise ValueError(f"rescore_depth ({depth}) must be at least top_k ({top_k})")
+    check_nonzero(vectors, "rescore_queries")
+    return vectors.tolist()
 
 
 def rescored(request: dict[str, Any], vector: list[float], depth: int) -> dict[str, Any]:

@@ -10,6 +10,9 @@ the ~9 significant bits rank_features keeps). OpenSearch takes only positive wei
 field (`source="compact"`), so `retrieve` and re-ranking still work; `source="none"` drops even
 that; `source="full"` keeps the map, which is what an unconfigured index would do.
 
+With `originals=True` the index also keeps each point's dense vector for a two-stage search
+(`saevdb.adapters.opensearch.rescore`): codes find the candidates, exact cosines order them.
+
 The model's identity lives in the index mapping's `_meta` and is checked before any write or query.
 """
 
@@ -30,11 +33,15 @@ from saevdb.adapters.opensearch.constants import (
     CLIENT_POOL,
     CODE_FIELD,
     METHODS,
+    ORIGINALS_FIELD,
     PRECISIONS,
     SOURCE_MODES,
     VECTOR_FIELD,
 )
-from saevdb.adapters.opensearch.index import IndexOnClient
+from saevdb.adapters.opensearch.index import IndexOnClient, cluster_capabilities, index_settings
+from saevdb.adapters.opensearch.rescore import check_originals, cosine, originals_field, rescore_vectors, rescored
+
+_RESERVED = {VECTOR_FIELD, CODE_FIELD, ORIGINALS_FIELD}
 
 
 def _pack(indices: np.ndarray, values: np.ndarray) -> str:
@@ -66,6 +73,9 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
         shards, replicas: index settings, for clusters of more than one node.
         payload_mapping: mapping `properties` for payload fields (e.g. `{"genre": {"type": "keyword"}}`);
             fields not named here are mapped dynamically.
+        originals: also keep each point's dense original `[d]` (doc values, no graph, not in
+            `_source`) so `search(rescore_queries=...)` re-scores by exact cosine; needs the k-NN
+            plugin. `upsert` then requires `originals`.
     """
 
     def __init__(
@@ -80,6 +90,7 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
         shards: int = 1,
         replicas: int = 0,
         payload_mapping: dict[str, Any] | None = None,
+        originals: bool = False,
     ) -> None:
         if source not in SOURCE_MODES:
             raise ValueError(f"source must be one of {SOURCE_MODES}, got {source!r}")
@@ -90,11 +101,13 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
         self.source, self.method, self.shards, self.replicas = source, method, shards, replicas
         self.field_type, self.query_type = METHODS[method]
         self.seismic_parameters = dict(seismic_parameters or {})
-        self.payload_mapping = dict(payload_mapping or {})
-        if {VECTOR_FIELD, CODE_FIELD} & set(self.payload_mapping):
-            raise ValueError(f"payload fields {VECTOR_FIELD!r} and {CODE_FIELD!r} are reserved")
+        self.payload_mapping, self.originals = dict(payload_mapping or {}), originals
+        if _RESERVED & set(self.payload_mapping):
+            raise ValueError(f"payload fields {sorted(_RESERVED)} are reserved")
         self._checked = False
         self._unrefreshed = False
+        if originals and "opensearch-knn" not in self.capabilities()["plugins"]:
+            raise UnsupportedFeatureError("originals=True needs the k-NN plugin (knn_vector, knn_score) on the cluster")
         if method != "rank_feature":
             offered = self.capabilities()
             needed = "sparse_vector" if method == "seismic" else "neural_sparse"
@@ -106,24 +119,14 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
                 )
 
     def __repr__(self) -> str:
-        return f"OpenSearchAdapter(index={self.index!r}, source={self.source}, method={self.method})"
+        return (
+            f"OpenSearchAdapter(index={self.index!r}, source={self.source}, method={self.method}, "
+            f"originals={self.originals})"
+        )
 
     def capabilities(self) -> dict[str, Any]:
-        """What the cluster offers, read from every node: its version, its plugins, and the sparse
-        field and query types they make available (rank_features is the mapper-extras module's)."""
-        version = self.client.info()["version"]["number"]
-        nodes = self.client.nodes.info(metric="plugins")["nodes"].values()
-        plugins = set.intersection(*({p["name"] for p in node["plugins"]} for node in nodes))
-        modules = set.intersection(*({m["name"] for m in node["modules"]} for node in nodes))
-        major, minor = (int(part) for part in version.split(".")[:2])
-        neural = "opensearch-neural-search" in plugins
-        return {
-            "version": version,
-            "plugins": sorted(plugins),
-            "rank_features": "mapper-extras" in modules,
-            "neural_sparse": neural,
-            "sparse_vector": neural and (major, minor) >= (3, 3),
-        }
+        """What the cluster offers (`index.cluster_capabilities`)."""
+        return cluster_capabilities(self.client)
 
     def _mapping(self) -> dict[str, Any]:
         field: dict[str, Any] = {"type": self.field_type}
@@ -131,8 +134,12 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
             field["method"] = {"name": "seismic", "parameters": self.seismic_parameters}
         properties: dict[str, Any] = {**self.payload_mapping, VECTOR_FIELD: field}
         mapping: dict[str, Any] = {"_meta": {METADATA_KEY: self.model.to_dict()}, "properties": properties}
-        if self.source != "full":
-            mapping["_source"] = {"excludes": [VECTOR_FIELD]}
+        excludes = [VECTOR_FIELD] if self.source != "full" else []
+        if self.originals:
+            properties[ORIGINALS_FIELD] = originals_field(self.model.d)
+            excludes.append(ORIGINALS_FIELD)  # doc values hold them; _source would store them again
+        if excludes:
+            mapping["_source"] = {"excludes": excludes}
         if self.source == "compact":
             properties[CODE_FIELD] = {"type": "binary"}  # kept in _source only: not indexed, no doc values
         return mapping
@@ -147,7 +154,8 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
 
     def recreate(self) -> None:
         self.client.indices.delete(index=self.index, ignore_unavailable=True)
-        settings: dict[str, Any] = {"index": {"number_of_shards": self.shards, "number_of_replicas": self.replicas}}
+        # index.knn false: a knn_vector field (the originals) gets no HNSW graph, only doc values.
+        settings = index_settings(self.shards, self.replicas, knn=False)
         if self.method == "seismic":
             settings["index"]["sparse"] = True
         self.client.indices.create(index=self.index, body={"settings": settings, "mappings": self._mapping()})
@@ -185,11 +193,19 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
         self.client.indices.update_aliases(body={"actions": actions})  # one request: atomic
         return previous
 
-    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
+    def upsert(
+        self,
+        ids: Sequence[int],
+        codes: sp.csr_matrix,
+        payloads: Sequence[dict] | None = None,
+        originals: np.ndarray | None = None,
+    ) -> None:
+        """`originals [n, d]`: required with `originals=True`, refused otherwise; checked with the batch."""
         ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=True)
         codes.eliminate_zeros()  # rank_features stores positive weights only; a zero adds nothing
-        if payloads is not None and any({VECTOR_FIELD, CODE_FIELD} & set(p or {}) for p in payloads):
-            raise ValueError(f"payload keys {VECTOR_FIELD!r} and {CODE_FIELD!r} are reserved")
+        if payloads is not None and any(_RESERVED & set(p or {}) for p in payloads):
+            raise ValueError(f"payload keys {sorted(_RESERVED)} are reserved")
+        originals = check_originals(originals, self.originals, self.model.d, len(ids))
         self.check_model()
         extras = payloads if payloads is not None else [None] * len(ids)
         actions = []
@@ -199,6 +215,8 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
             doc = {**(extra or {}), VECTOR_FIELD: dict(zip(map(str, indices.tolist()), values.tolist(), strict=True))}
             if self.source == "compact":
                 doc[CODE_FIELD] = _pack(indices, values)
+            if originals is not None:
+                doc[ORIGINALS_FIELD] = originals[i].tolist()
             actions.append({"_op_type": "index", "_index": self.index, "_id": str(point), "_source": doc})
         self.bulk_write(actions)
 
@@ -219,22 +237,37 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
             return scoring
         return {"bool": {"must": [scoring], "filter": [filter]}}
 
-    def search(self, queries: sp.csr_matrix, top_k: int, filter: dict | None = None):
-        """`filter` is OpenSearch query DSL (e.g. `{"term": {"genre": "drama"}}`), applied as a filter."""
+    def search(
+        self,
+        queries: sp.csr_matrix,
+        top_k: int,
+        filter: dict | None = None,
+        rescore_queries: np.ndarray | None = None,
+        rescore_depth: int = 0,
+    ):
+        """`filter` is OpenSearch query DSL (e.g. `{"term": {"genre": "drama"}}`), applied as a filter.
+
+        With `rescore_queries [q, d]` (an index with originals), the top `rescore_depth ≥ top_k` by
+        the codes are re-scored by exact cosine with the originals in the same request, and the
+        scores are those cosines (`saevdb.adapters.opensearch.rescore` says what it costs)."""
         queries = check_queries(queries, self.model.h, nonneg=True)
         queries.eliminate_zeros()
+        n, d = queries.shape[0], self.model.d
+        dense = rescore_vectors(rescore_queries, rescore_depth, self.originals, d, n, top_k)
         self.check_model()
         self.refresh()
         body: list[dict[str, Any]] = []
         for i in range(queries.shape[0]):
             row = slice(queries.indptr[i], queries.indptr[i + 1])
             query = self.query_dsl(queries.indices[row], queries.data[row], filter)
-            body += [{"index": self.index}, {"size": top_k, "query": query, "_source": False}]
+            request = {"size": top_k, "query": query, "_source": False}
+            body += [{"index": self.index}, request if dense is None else rescored(request, dense[i], rescore_depth)]
         hits = []
         for response in self.client.msearch(body=body)["responses"]:
             if "error" in response:
                 raise RuntimeError(f"OpenSearch search failed: {response['error']}")
-            hits.append([(int(hit["_id"]), hit["_score"]) for hit in response["hits"]["hits"]])
+            score = (lambda s: s) if dense is None else cosine
+            hits.append([(int(hit["_id"]), score(hit["_score"])) for hit in response["hits"]["hits"]])
         return pad_results(hits, top_k)
 
     def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:

@@ -30,14 +30,23 @@ class QdrantEdgeDenseAdapter:
         m, ef_construct: HNSW graph parameters.
         quantization: None (float32 vectors in RAM, the graph walked on them) or a name of
             `quantization.QUANTIZATIONS` (compressed vectors in RAM, float32 originals on disk).
+        indexing_threshold_kb: segments of more vectors than this (in KB of vectors) get their graph
+            and compressed vectors built by `optimize()`; smaller ones are scanned exactly, unquantized.
+            None keeps Qdrant's default; small collections (tests) lower it to build them anyway.
     """
 
     def __init__(
-        self, d: int, path: str | Path, m: int = 16, ef_construct: int = 100, quantization: str | None = None
+        self,
+        d: int,
+        path: str | Path,
+        m: int = 16,
+        ef_construct: int = 100,
+        quantization: str | None = None,
+        indexing_threshold_kb: int | None = None,
     ) -> None:
         quantization_config(quantization)  # refuse an unknown name before anything is created
         self.d, self.path, self.m, self.ef_construct = d, Path(path), m, ef_construct
-        self.quantization = quantization
+        self.quantization, self.indexing_threshold_kb = quantization, indexing_threshold_kb
         self._shard: edge.EdgeShard | None = None
 
     def __repr__(self) -> str:
@@ -46,7 +55,9 @@ class QdrantEdgeDenseAdapter:
         )
 
     def _config(self) -> edge.EdgeConfig:
-        hnsw = edge.HnswIndexConfig(m=self.m, ef_construct=self.ef_construct, full_scan_threshold=10_000)
+        threshold = 10_000 if self.indexing_threshold_kb is None else self.indexing_threshold_kb
+        hnsw = edge.HnswIndexConfig(m=self.m, ef_construct=self.ef_construct, full_scan_threshold=threshold)
+        optimizers = edge.EdgeOptimizersConfig(indexing_threshold=self.indexing_threshold_kb)
         quantized = quantization_config(self.quantization)
         params = edge.EdgeVectorParams(
             size=self.d,
@@ -54,7 +65,7 @@ class QdrantEdgeDenseAdapter:
             quantization_config=quantized,
             memory=None if quantized is None else edge.Memory.Cold,
         )
-        return edge.EdgeConfig(vectors={DENSE_NAME: params}, hnsw_config=hnsw)
+        return edge.EdgeConfig(vectors={DENSE_NAME: params}, hnsw_config=hnsw, optimizers=optimizers)
 
     def recreate(self) -> None:
         self.drop()

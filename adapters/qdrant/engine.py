@@ -123,12 +123,17 @@ class QdrantEdgeProcess(LocalEngine):
         self._manager.malloc_trim()
         return True
 
+    # The adapters are built here first, without opening anything, so a bad option raises its own
+    # error (a constructor failing inside the manager would come back as a bare RemoteError).
+
     def sparse_adapter(self, model: ModelInfo, name: str, **options) -> QdrantEdgeAdapter:
+        QdrantEdgeAdapter(model, self.path / name, **options)
         adapter = self._manager.QdrantEdgeAdapter(model, str(self.path / name), **options)
         self._adapters.append(adapter)
         return adapter
 
     def dense_adapter(self, d: int, name: str, **options) -> QdrantEdgeDenseAdapter:
+        QdrantEdgeDenseAdapter(d, self.path / name, **options)
         adapter = self._manager.QdrantEdgeDenseAdapter(d, str(self.path / name), **options)
         self._adapters.append(adapter)
         return adapter
