@@ -5,12 +5,26 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import psutil
 
 from integration_tests.launchers import BACKENDS, skip_unless_runnable
 from saevdb.cli import main as saevdb
+from saevdb.compare.plan import Build, Setting, built_in_builds
+from saevdb.compare.run import CompareConfig, compare_backend
+from saevdb.compare.truth import Truth
 from saevdb.sae_core.data import synthetic_clusters
 
-REQUIRED = ("recall_at_10", "ram_bytes", "ram_bytes_per_vector", "qps", "p99_ms", "ingest_vectors_per_s")
+REQUIRED = (
+    "recall_at_10",
+    "ram_bytes_per_vector",
+    "originals_ram_bytes_per_vector",
+    "disk_bytes_per_vector",
+    "originals_read_per_query",
+    "qps",
+    "p99_ms",
+    "ingest_vectors_per_s",
+    "memory",
+)
 
 
 def test_compare_writes_report_and_plot(tmp_path):
@@ -19,18 +33,26 @@ def test_compare_writes_report_and_plot(tmp_path):
     data = tmp_path / "x.npy"
     np.save(data, synthetic_clusters(n=2500, d=32, clusters=25, noise=0.4, seed=5))
     report, plot = tmp_path / "report.json", tmp_path / "report.png"
-    argv = f"compare --data {data} --n 2000 --queries 100 --backends {','.join(BACKENDS)} --json {report}"
-    code = saevdb([*argv.split(), "--plot", str(plot), "--hidden", "256", "--k", "8", "--epochs", "3", "--quiet"])
-    assert code == 0
+    argv = f"compare --data {data} --n 2000 --queries 100 --backends {','.join(BACKENDS)} --json {report}".split()
+    argv += ["--plot", str(plot), "--hidden", "256", "--k", "8", "--epochs", "3", "--depths", "50", "--quiet"]
+    argv += ["--methods", "float32 HNSW,float32 FLAT,scalar int8"]
+    assert saevdb(argv) == 0
     result = json.loads(report.read_text())
-    assert result["n"] == 2000 and set(result["backends"]) == set(BACKENDS)
+    assert result["n"] == 2000 and set(result["engines"]) == set(BACKENDS)
     assert result["config"]["query_k"] == 32  # the default 4k
     for backend in BACKENDS:
-        row = result["backends"][backend]
-        assert all(key in row for key in REQUIRED)
-        assert set(row["modes"]) == {"sparse", "sparse+rerank", "dense"}
-        assert row["modes"]["dense"]["recall_at_10"] > 0.9
-        assert 0.2 < row["recall_at_10"] <= 1.0
+        rows = [r for r in result["rows"] if r["backend"] == backend]
+        ok = [r for r in rows if r["status"] == "ok"]
+        assert all(key in r for r in ok for key in REQUIRED)
+        settings = {(r["method"], r["setting"]) for r in ok}
+        assert {("saevdb codes", "engine order"), ("saevdb codes", "client re-rank 100")} <= settings
+        assert ("saevdb codes + originals on disk", "two-stage 50") in settings
+        assert any(r["family"] == "built-in" for r in ok), rows
+        assert all(r["reason"] for r in rows if r["status"] != "ok")
+        two_stage = next(r for r in ok if r["setting"] == "two-stage 50")
+        assert two_stage["originals_read_per_query"] == 50 and two_stage["recall_at_10"] > 0.9
+        assert all(r["ram_bytes_per_vector"] >= 0 and r["disk_bytes_per_vector"] > 0 for r in ok)
+        assert result["summary"][backend]["frontier"]
     assert plot.stat().st_size > 10_000
 
 
@@ -40,8 +62,34 @@ def test_compare_takes_a_query_width(tmp_path):
     np.save(data, synthetic_clusters(n=600, d=16, clusters=10, noise=0.4, seed=6))
     report = tmp_path / "report.json"
     argv = f"compare --data {data} --n 500 --queries 20 --backends qdrant --query-k 5 --json {report}"
-    assert saevdb([*argv.split(), "--hidden", "64", "--k", "4", "--epochs", "1", "--quiet"]) == 0
-    assert json.loads(report.read_text())["config"]["query_k"] == 5
+    options = ["--hidden", "64", "--k", "4", "--epochs", "1", "--methods", "none", "--depths", "", "--quiet"]
+    assert saevdb([*argv.split(), *options]) == 0
+    result = json.loads(report.read_text())
+    assert result["config"]["query_k"] == 5
+    assert {r["method"] for r in result["rows"]} == {"saevdb codes"}
+
+
+def test_an_engine_dying_fails_its_build_and_the_run_goes_on(model, vectors):
+    """The engine process is killed during a build's queries: that build's row says failed and why,
+    the next build runs in a fresh engine."""
+    skip_unless_runnable("qdrant")
+    database, queries = vectors[:2000], vectors[2000:2050]
+
+    def killer(adapter, top_k):
+        def search(q):  # the newest Qdrant Edge child is this build's engine (shared engines are older)
+            edges = [p for p in psutil.Process().children() if "qdrant.engine" in " ".join(p.cmdline())]
+            max(edges, key=lambda p: p.create_time()).kill()
+            return adapter.search(q, top_k)
+
+        return search
+
+    doomed = Build("doomed", "built-in", "dense", {}, (Setting("kills its engine", killer),))
+    builds = [doomed, *built_in_builds("qdrant", ("float32 HNSW",))]
+    config = CompareConfig(backends=("qdrant",), depths=())
+    result = compare_backend("qdrant", builds, model, database, queries, Truth.of(queries, database), config, False)
+    failed, survivor = result["rows"]
+    assert failed["status"] == "failed" and "qdrant-edge" in failed["reason"] and "doomed" in failed["reason"]
+    assert survivor["status"] == "ok" and survivor["recall_at_10"] > 0.9
 
 
 def test_compare_refuses_bad_sizes(tmp_path, capsys):

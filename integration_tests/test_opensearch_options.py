@@ -47,7 +47,8 @@ def test_local_options_build_and_find_neighbours(opensearch_node, vectors, optio
             recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
             assert recall >= 0.8, (option.method, setting.label, recall)
             exact = np.einsum("qkd,qd->qk", unit(vectors)[found], unit(vectors[ROWS]))
-            np.testing.assert_allclose(scores, exact, atol=0.05)  # cosines, computed on compressed vectors
+            # cosines, computed on the stored vectors: a 7-bit or int8 vector is a few hundredths off
+            np.testing.assert_allclose(scores, exact, atol=0.01 if option.originals_searched else 0.1)
     finally:
         dense.drop()
         dense.close()
@@ -129,7 +130,7 @@ def test_memory_roles_of_a_loaded_node(opensearch_node, two_stage, codes, vector
             two_stage.search(codes[:50], 10, rescore_queries=vectors[:50], rescore_depth=50)
         reading = opensearch_node.memory()
         files = reading.file_bytes
-        assert files["sparse"] > 0 and files["graph"] > 0 and files["quantized"] > 0 and files["vectors"] > 0
+        assert all(files[role] > 0 for role in ("sparse", "graph", "quantized", "vectors")), files
         assert files["program"] > 0 and reading.anonymous_bytes > 0
         assert 0 < reading.heap_used_bytes < reading.rss_bytes
         index_dir = Path("data/nodes/0/indices/u/0/index")

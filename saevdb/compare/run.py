@@ -155,11 +155,11 @@ def _row(backend: str, build: Build, status: str, **fields) -> dict[str, Any]:
     return {"backend": backend, "method": build.method, "family": build.family, "status": status, **fields}
 
 
-def compare_backend(backend, model, database, queries, truth, config: CompareConfig, show: bool) -> dict[str, Any]:
-    """All builds of one engine: `{"version", "empty_memory", "rows"}`; a build that fails adds rows
-    with status "unsupported" or "failed" and the reason, and the next build goes on."""
-    builds = saevdb_builds(model, config.query_k, config.rerank, config.depths)
-    builds += built_in_builds(backend, config.methods)
+def compare_backend(
+    backend: str, builds: list[Build], model, database, queries, truth, config: CompareConfig, show: bool
+) -> dict[str, Any]:
+    """All `builds` in one engine: `{"version", "empty_memory", "rows"}`; a build that fails adds a
+    row with status "unsupported" or "failed" and the reason, and the next build goes on."""
     empty = empty_memory(backend)
     version = engine_version(backend)
     rows: list[dict[str, Any]] = []
@@ -211,7 +211,9 @@ def compare(
     }
     for backend in config.backends:
         logger.info("comparing %s", backend)
-        result = compare_backend(backend, model, database, queries, truth, config, show_progress_bar)
+        builds = saevdb_builds(model, config.query_k, config.rerank, config.depths)
+        builds += built_in_builds(backend, config.methods)
+        result = compare_backend(backend, builds, model, database, queries, truth, config, show_progress_bar)
         report["rows"] += result.pop("rows")
         report["engines"][backend] = result
     report["summary"] = {backend: summary(report["rows"], backend) for backend in config.backends}
