@@ -39,14 +39,15 @@ def test_compare_writes_report_and_plot(tmp_path):
     assert saevdb(argv) == 0
     result = json.loads(report.read_text())
     assert result["n"] == 2000 and set(result["engines"]) == set(BACKENDS)
-    assert result["config"]["query_k"] == 32  # the default 4k
+    assert result["config"]["query_k"] == [32]  # the default 4k
     for backend in BACKENDS:
         rows = [r for r in result["rows"] if r["backend"] == backend]
         ok = [r for r in rows if r["status"] == "ok"]
         assert all(key in r for r in ok for key in REQUIRED)
         settings = {(r["method"], r["setting"]) for r in ok}
-        assert {("saevdb codes", "engine order"), ("saevdb codes", "client re-rank 100")} <= settings
-        assert ("saevdb codes + originals on disk", "two-stage 50") in settings
+        codes = "saevdb codes h=256 k=8"
+        assert {(codes, "engine order"), (codes, "client re-rank 100")} <= settings
+        assert (f"{codes} + originals on disk", "two-stage 50") in settings
         assert any(r["family"] == "built-in" for r in ok), rows
         assert all(r["reason"] for r in rows if r["status"] != "ok")
         two_stage = next(r for r in ok if r["setting"] == "two-stage 50")
@@ -65,8 +66,8 @@ def test_compare_takes_a_query_width(tmp_path):
     options = ["--hidden", "64", "--k", "4", "--epochs", "1", "--methods", "none", "--depths", "", "--quiet"]
     assert saevdb([*argv.split(), *options]) == 0
     result = json.loads(report.read_text())
-    assert result["config"]["query_k"] == 5
-    assert {r["method"] for r in result["rows"]} == {"saevdb codes"}
+    assert result["config"]["query_k"] == [5]
+    assert {r["method"] for r in result["rows"]} == {"saevdb codes h=64 k=4"}
 
 
 def test_an_engine_dying_fails_its_build_and_the_run_goes_on(model, vectors):
@@ -86,7 +87,7 @@ def test_an_engine_dying_fails_its_build_and_the_run_goes_on(model, vectors):
     doomed = Build("doomed", "built-in", "dense", {}, (Setting("kills its engine", killer),))
     builds = [doomed, *built_in_builds("qdrant", ("float32 HNSW",))]
     config = CompareConfig(backends=("qdrant",), depths=())
-    result = compare_backend("qdrant", builds, model, database, queries, Truth.of(queries, database), config, False)
+    result = compare_backend("qdrant", builds, database, queries, Truth.of(queries, database), config, False)
     failed, survivor = result["rows"]
     assert failed["status"] == "failed" and "qdrant-edge" in failed["reason"] and "doomed" in failed["reason"]
     assert survivor["status"] == "ok" and survivor["recall_at_10"] > 0.9

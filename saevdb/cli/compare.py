@@ -15,7 +15,7 @@ from saevdb.cli.common import DATA_HELP, add_output_options
 from saevdb.compare import CompareConfig, compare, format_compare, plot_compare
 from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.data import load_embeddings
-from saevdb.sae_core.model_files import fingerprint, load_model
+from saevdb.sae_core.model_files import load_model, save_model
 from saevdb.sae_core.train import TrainConfig, build_and_fit
 
 logger = logging.getLogger("saevdb")
@@ -29,9 +29,12 @@ def add_parser(sub) -> None:
     c.add_argument("--n", type=int, default=None, help="database vectors (default: all rows not used as queries)")
     c.add_argument("--queries", type=int, default=1000, help="query rows, held out of the database")
     c.add_argument("--backends", default=",".join(ENGINES), help=f"comma-separated, of {', '.join(ENGINES)}")
-    c.add_argument("--model", type=Path, default=None, help="a trained model folder (default: train one now)")
+    c.add_argument(
+        "--model", type=Path, nargs="+", default=None, help="trained model folder(s) (default: train one per --k now)"
+    )
     c.add_argument("--hidden", type=int, default=4096, help="latent width when training")
-    c.add_argument("--k", type=int, default=32, help="non-zeros per code when training")
+    c.add_argument("--k", default="32", help="non-zeros per code when training (comma-separated: one model each)")
+    c.add_argument("--save-model", type=Path, default=None, help="save models trained here to DIR/k<k>")
     c.add_argument("--epochs", type=int, default=None, help=f"when training (default {TrainConfig.epochs})")
     c.add_argument("--rerank", type=int, default=100, help="candidates re-ranked client-side by q̄·x̂/|x̂| (0: none)")
     c.add_argument(
@@ -67,15 +70,7 @@ def run(args: argparse.Namespace) -> dict:
     perm = np.random.default_rng(args.seed).permutation(x.shape[0])
     queries = np.asarray(x[np.sort(perm[: args.queries])], dtype=np.float32)
     database = np.asarray(x[np.sort(perm[args.queries : args.queries + n])], dtype=np.float32)
-    if args.model is not None:
-        model = load_model(args.model)
-        if model.config.d != x.shape[1]:
-            raise ValueError(f"the model expects d={model.config.d}, the data has d={x.shape[1]}")
-    else:
-        sae = SAEConfig(d=int(x.shape[1]), h=args.hidden, k=args.k)
-        train = TrainConfig(epochs=args.epochs) if args.epochs else TrainConfig()
-        logger.info("no --model: training %s on the %d database rows (queries held out)", sae, n)
-        model, _ = build_and_fit(database, sae, train, show_progress_bar=not args.quiet)
+    models = _models(args, database)
     config = CompareConfig(
         backends=backends,
         rerank=args.rerank,
@@ -84,8 +79,8 @@ def run(args: argparse.Namespace) -> dict:
         clients=args.clients,
         methods=_methods(args.methods, backends),
     )
-    report = compare(model, database, queries, config, show_progress_bar=not args.quiet)
-    report.update(data=args.data, fingerprint=fingerprint(model))
+    report = compare(models, database, queries, config, show_progress_bar=not args.quiet)
+    report.update(data=args.data)
     print(format_compare(report))
     if args.plot:
         plot_compare(report, args.plot)
@@ -115,3 +110,28 @@ def _methods(text: str, backends: tuple[str, ...]) -> tuple[str, ...] | None:
     if unknown:
         raise ValueError(f"--methods: {unknown} not offered by {', '.join(backends)}; offered: {sorted(offered)}")
     return methods
+
+
+def _models(args: argparse.Namespace, database: np.ndarray) -> list:
+    """The models of `--model`, or one trained per `--k` on the database rows (queries held out)."""
+    d = database.shape[1]
+    if args.model is not None:
+        models = [load_model(path) for path in args.model]
+        for path, model in zip(args.model, models, strict=True):
+            if model.config.d != d:
+                raise ValueError(f"{path}: the model expects d={model.config.d}, the data has d={d}")
+        return models
+    try:
+        ks = [int(part) for part in str(args.k).split(",") if part.strip()]
+    except ValueError as e:
+        raise ValueError(f"--k {args.k!r}: comma-separated whole numbers") from e
+    train = TrainConfig(epochs=args.epochs) if args.epochs else TrainConfig()
+    models = []
+    for k in ks:
+        sae = SAEConfig(d=d, h=args.hidden, k=k)
+        logger.info("no --model: training %s on the %d database rows (queries held out)", sae, len(database))
+        model, _ = build_and_fit(database, sae, train, show_progress_bar=not args.quiet)
+        if args.save_model is not None:
+            save_model(model, args.save_model / f"k{k}")
+        models.append(model)
+    return models

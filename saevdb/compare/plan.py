@@ -36,7 +36,7 @@ class Setting:
 
 @dataclass(frozen=True)
 class Build:
-    """One collection built in a fresh engine: `kind` "sparse" (codes, the model's adapter) or
+    """One collection built in a fresh engine: `kind` "sparse" (the codes of `model`, its adapter) or
     "dense" (`engine.dense_adapter(d, name, **options)`)."""
 
     method: str
@@ -46,10 +46,12 @@ class Build:
     settings: tuple[Setting, ...] = ()
     originals_searched: bool = False
     server_only: str | None = None
+    model: Any = None
 
 
 def saevdb_builds(model, query_k: int | None, rerank: int, depths: tuple[int, ...]) -> list[Build]:
-    """The codes-only build (engine order, client re-rank) and the two-stage build (one setting per depth)."""
+    """The codes-only build (engine order, client re-rank) and the two-stage build (one setting per
+    depth) of one model, named by its shape ("saevdb codes h=4096 k=32")."""
     from saevdb.collection import SparseCollection
 
     def searcher(**mode) -> Callable[[Any, int], Search]:
@@ -62,13 +64,16 @@ def saevdb_builds(model, query_k: int | None, rerank: int, depths: tuple[int, ..
     codes = (Setting("engine order", searcher(rerank=0)),)
     if rerank:
         codes += (Setting(f"client re-rank {rerank}", searcher(rerank=rerank)),)
-    builds = [Build("saevdb codes", "saevdb", "sparse", {}, codes)]
+    name = f"saevdb codes h={model.config.h} k={model.config.k}"
+    builds = [Build(name, "saevdb", "sparse", {}, codes, model=model)]
     if depths:
         stages = tuple(
             Setting(f"two-stage {depth}", searcher(rescore=depth), True, lambda top_k, d=depth: max(d, top_k))
             for depth in depths
         )
-        builds.append(Build("saevdb codes + originals on disk", "saevdb", "sparse", {"originals": True}, stages))
+        builds.append(
+            Build(f"{name} + originals on disk", "saevdb", "sparse", {"originals": True}, stages, model=model)
+        )
     return builds
 
 

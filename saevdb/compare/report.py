@@ -44,11 +44,11 @@ def format_compare(report: dict[str, Any]) -> str:
     """Per engine: a line per measured row, a line per option not measured (why), then the cheapest
     option reaching each recall target overall, built-in and saevdb, and whether a saevdb row is on
     the frontier. RAM is RAM to provision (`saevdb.compare.provision`); originals apart."""
-    model = report["model"]
+    shapes = ", ".join(f"h={m['h']} k={m['k']} ({m['bytes_per_vector']} B of codes)" for m in report["models"])
     head = " ".join(f"{name:>{width}s}" if i > 1 else f"{name:{width}s}" for i, (name, _, width) in enumerate(COLUMNS))
     lines = [
-        f"{report['n']:,} vectors, {report['queries']:,} queries; saevdb model h={model['h']} k={model['k']} "
-        f"({model['bytes_per_vector']} B/vector of codes), {report['config']['query_k']} query weights",
+        f"{report['n']:,} vectors, {report['queries']:,} queries; saevdb models {shapes}; "
+        f"query weights {report['config']['query_k']}",
     ]
     for backend, engine in report["engines"].items():
         rows = [r for r in report["rows"] if r["backend"] == backend]

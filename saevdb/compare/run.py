@@ -1,6 +1,6 @@
-"""The backend comparison: one model, one dataset, every engine; in each, saevdb's codes in every
-search mode beside every built-in way the engine stores dense vectors (float32, its quantizations,
-with and without rescoring), each build measured the same way.
+"""The backend comparison: one dataset, every engine; in each, saevdb's codes (of one model or
+several) in every search mode beside every built-in way the engine stores dense vectors (float32,
+its quantizations, with and without rescoring), each build measured the same way.
 
 Per build: a fresh engine in a fresh folder loads the collection and finishes indexing (timed),
 then stops; a second fresh engine reopens the folder (build-time allocations gone, as after a
@@ -44,7 +44,7 @@ COLLECTION = "items"
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """What one comparison run does besides its data and model.
+    """What one comparison run does besides its data and models.
 
     Attributes:
         backends: engines of the registry to run.
@@ -73,19 +73,19 @@ def _batches(database: np.ndarray, size: int):
         yield np.arange(lo, min(lo + size, len(database))), database[lo : lo + size], None
 
 
-def _adapter(engine, build: Build, model: SparseAutoencoder, d: int):
+def _adapter(engine, build: Build, d: int):
     if build.kind == "sparse":
-        return engine.sparse_adapter(ModelInfo.of(model), COLLECTION, **build.options)
+        return engine.sparse_adapter(ModelInfo.of(build.model), COLLECTION, **build.options)
     return engine.dense_adapter(d, COLLECTION, **build.options)
 
 
-def _load(adapter, build: Build, model, database: np.ndarray, config: CompareConfig, show: bool) -> float:
+def _load(adapter, build: Build, database: np.ndarray, config: CompareConfig, show: bool) -> float:
     """Upsert the whole database; returns the wall seconds of encoding and upload together."""
     start = time.perf_counter()
     desc = f"{build.method} ingest"
     if build.kind == "sparse":
         originals = bool(build.options.get("originals"))
-        encode_and_upload(adapter, model, _batches(database, config.batch_size), "cpu", show, desc, originals)
+        encode_and_upload(adapter, build.model, _batches(database, config.batch_size), "cpu", show, desc, originals)
     else:
         for ids, rows, _ in tqdm(_batches(database, config.batch_size), desc=desc, disable=not show, leave=False):
             adapter.upsert(ids, rows)
@@ -104,21 +104,21 @@ def empty_memory(backend: str) -> ProcessMemory:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_build(backend: str, build: Build, model, database, queries, truth: Truth, empty, config, show) -> list[dict]:
+def run_build(backend: str, build: Build, database, queries, truth: Truth, empty, config, show) -> list[dict]:
     """Every setting of one build, measured after a fresh reopen (see the module docstring)."""
     folder = Path(tempfile.mkdtemp(prefix=f"saevdb-compare-{backend}-"))
     n, d = database.shape
     try:
         with local_engine(backend, folder) as engine:
-            adapter = _adapter(engine, build, model, d)
+            adapter = _adapter(engine, build, d)
             adapter.recreate()
-            ingest_s = _load(adapter, build, model, database, config, show)
+            ingest_s = _load(adapter, build, database, config, show)
             start = time.perf_counter()
             adapter.optimize()
             optimize_s = time.perf_counter() - start
         rows = []
         with local_engine(backend, folder) as engine:
-            adapter = _adapter(engine, build, model, d)
+            adapter = _adapter(engine, build, d)
             for setting in build.settings:
                 desc = f"{backend} {build.method} {setting.label}"
                 measured = measure_search(
@@ -152,11 +152,12 @@ def run_build(backend: str, build: Build, model, database, queries, truth: Truth
 
 
 def _row(backend: str, build: Build, status: str, **fields) -> dict[str, Any]:
-    return {"backend": backend, "method": build.method, "family": build.family, "status": status, **fields}
+    shape = {} if build.model is None else {"h": build.model.config.h, "k": build.model.config.k}
+    return {"backend": backend, "method": build.method, "family": build.family, "status": status, **shape, **fields}
 
 
 def compare_backend(
-    backend: str, builds: list[Build], model, database, queries, truth, config: CompareConfig, show: bool
+    backend: str, builds: list[Build], database, queries, truth, config: CompareConfig, show: bool
 ) -> dict[str, Any]:
     """All `builds` in one engine: `{"version", "empty_memory", "rows"}`; a build that fails adds a
     row with status "unsupported" or "failed" and the reason, and the next build goes on."""
@@ -169,7 +170,7 @@ def compare_backend(
             continue
         logger.info("%s: %s", backend, build.method)
         try:
-            measured = run_build(backend, build, model, database, queries, truth, empty, config, show)
+            measured = run_build(backend, build, database, queries, truth, empty, config, show)
         except UnsupportedFeatureError as e:
             reason = f"{backend} {version}: {build.method}: {e}"
             logger.warning("%s", reason)
@@ -185,35 +186,37 @@ def compare_backend(
 
 
 def compare(
-    model: SparseAutoencoder,
+    models: SparseAutoencoder | list[SparseAutoencoder],
     database: np.ndarray,
     queries: np.ndarray,
     config: CompareConfig = CompareConfig(),
     show_progress_bar: bool = True,
 ) -> dict[str, Any]:
     """Run every backend in `config.backends` on `database` (row numbers are the ids) with `queries`
-    held out of it; returns `{"n", "queries", "model", "config", "engines": {name: {...}}, "rows": [...],
-    "summary": {name: frontier.summary}}`, one row per (engine, method, setting)."""
+    held out of it, saevdb's builds once per model. Returns `{"n", "queries", "models", "config",
+    "engines": {name: {...}}, "rows": [...], "summary": {name: frontier.summary}}`, one row per
+    (engine, method, setting)."""
+    models = models if isinstance(models, list) else [models]
     truth = Truth.of(queries, database)
     report: dict[str, Any] = {
         "n": int(len(database)),
         "queries": int(len(queries)),
-        "model": {**ModelInfo.of(model).to_dict(), "bytes_per_vector": model.config.k * 4},
+        "models": [{**ModelInfo.of(m).to_dict(), "bytes_per_vector": m.config.k * 4} for m in models],
         "config": {
             **config.__dict__,
             "backends": list(config.backends),
             "depths": list(config.depths),
             "methods": None if config.methods is None else list(config.methods),
-            "query_k": config.query_k or default_query_k(model.config, "asymmetric_nonneg"),
+            "query_k": [config.query_k or default_query_k(m.config, "asymmetric_nonneg") for m in models],
         },
         "engines": {},
         "rows": [],
     }
     for backend in config.backends:
         logger.info("comparing %s", backend)
-        builds = saevdb_builds(model, config.query_k, config.rerank, config.depths)
+        builds = [b for m in models for b in saevdb_builds(m, config.query_k, config.rerank, config.depths)]
         builds += built_in_builds(backend, config.methods)
-        result = compare_backend(backend, builds, model, database, queries, truth, config, show_progress_bar)
+        result = compare_backend(backend, builds, database, queries, truth, config, show_progress_bar)
         report["rows"] += result.pop("rows")
         report["engines"][backend] = result
     report["summary"] = {backend: summary(report["rows"], backend) for backend in config.backends}
