@@ -94,7 +94,9 @@ def check_originals(originals: np.ndarray | None, kept: bool, d: int, n: int) ->
     a collection that keeps them (`originals=True`), refused by one that does not."""
     if not kept:
         if originals is not None:
-            raise ValueError("this collection keeps no original vectors: build its adapter with originals=True")
+            raise UnsupportedFeatureError(
+                "this collection keeps no original vectors: build its adapter with originals=True"
+            )
         return None
     if originals is None:
         raise ValueError("this collection keeps the original vectors (originals=True): pass originals=[n, d]")
@@ -104,16 +106,19 @@ def check_originals(originals: np.ndarray | None, kept: bool, d: int, n: int) ->
     return originals
 
 
-def check_rescore(queries: np.ndarray | None, depth: int, kept: bool, d: int, n: int) -> np.ndarray | None:
+def check_rescore(queries: np.ndarray | None, depth: int, kept: bool, d: int, n: int, top_k: int) -> np.ndarray | None:
     """Dense queries `[n, d]` of a two-stage search as float32, or None for a search over the codes
-    alone; refused where the collection keeps no originals or the depth is not positive."""
+    alone. Refused: re-scoring where the collection keeps no originals, a depth without queries, and a
+    depth below `top_k` (hits past the re-scored window would keep their code scores)."""
     if queries is None:
+        if depth:
+            raise ValueError("rescore_depth needs rescore_queries [q, d]")
         return None
     if not kept:
-        raise ValueError("re-scoring needs the original vectors: build the adapter with originals=True")
-    if depth < 1:
-        raise ValueError(f"rescore_depth must be at least 1, got {depth}")
-    queries = np.asarray(check_embeddings(queries, d, name="rescore_queries"), dtype=np.float32)
+        raise UnsupportedFeatureError("re-scoring needs the original vectors: build the adapter with originals=True")
+    if depth < top_k:
+        raise ValueError(f"rescore_depth ({depth}) must be at least top_k ({top_k})")
+    queries = np.ascontiguousarray(check_embeddings(queries, d, name="rescore_queries"), dtype=np.float32)
     if queries.shape[0] != n:
         raise ValueError(f"{queries.shape[0]} dense queries for {n} sparse queries")
     return queries

@@ -7,11 +7,13 @@ graphs as files; Lucene maps every index file). A plain RSS delta mixes both wit
 program and libraries, and counts pages the queries never touch. So each mapped file is credited
 with its resident pages and given a role by the engine that wrote it:
 
-    sparse     postings of the codes (the native sparse index)
+    sparse     postings of the codes (the native sparse index) and the stored codes
     graph      HNSW links
     quantized  compressed vectors the search scores
     vectors    full-precision vectors (the originals)
-    other      data-folder files the search does not read (WAL, id maps, payloads, stored fields)
+    ids        what turns a hit into the user's id: id maps, version and deletion flags, stored ids
+    wal        the write-ahead log (translog): read when the engine starts, not by queries
+    other      anything else in the data folder (payloads, configuration, segment metadata)
     program    anything outside the data folder (binaries, libraries, jars): a fixed cost
 
 Whether the `vectors` pages are needed for search or only for rescoring depends on the method, so
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import psutil
 
-ROLES = ("sparse", "graph", "quantized", "vectors", "other", "program")
+ROLES = ("sparse", "graph", "quantized", "vectors", "ids", "wal", "other", "program")
 
 
 @dataclass(frozen=True)

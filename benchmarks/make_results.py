@@ -19,6 +19,17 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 README = HERE.parent / "README.md"
 BEGIN, END = "<!-- results:headline (benchmarks/make_results.py) -->", "<!-- /results:headline -->"
+CHEAPEST_BEGIN = "<!-- results:cheapest (benchmarks/make_results.py) -->"
+CHEAPEST_END = "<!-- /results:cheapest -->"
+# The comparison against each engine's own compression (`saevdb compare`, every option, one run).
+FRONTIER = "compare_wordnet_100k_builtin.json"
+FRONTIER_CAPTION = (
+    "WordNet–MiniLM, 100,000 random rows as database, 1,000 other random rows as queries, exact cosine "
+    "top-10 as truth; every option in a fresh engine, reopened before its queries; HNSW m=16, "
+    "ef_construct=100, search ef=128 for every graph; saevdb models trained by `compare` on the database "
+    "rows. RAM = RAM to provision per vector (anonymous memory above the empty engine + resident index "
+    "pages after the queries); originals = resident pages of the full-precision vectors read only to rescore"
+)
 
 # (label, results file, key of a summary file's k or None for a single report)
 AT_128_BYTES = [
@@ -50,13 +61,6 @@ BASELINES = {
     "sign_1bit": "1-bit sign (SimHash)",
     "pca_float32": "PCA (float32)",
     "truncation_float32": "truncation (float32)",
-}
-COMPARES = {
-    "compare_wordnet_100k.json": "100,000 rows, the model trained by `compare` (h=4096 k=32), 32 query weights, "
-    "re-rank by q̄·x̂ (before the cosine re-rank)",
-    "compare_wordnet_50k_query_k32.json": "50,000 rows, h=4096 k=32, 32 query weights",
-    "compare_wordnet_50k_query_k128.json": "50,000 rows, h=4096 k=32, 128 query weights (the default), cosine re-rank",
-    "compare_wordnet_50k_pursuit.json": "50,000 rows, pursuit h=4096 k=32, 128 query weights, cosine re-rank",
 }
 
 
@@ -109,28 +113,60 @@ def curve() -> str:
     return _table(["k", "B/vector", "TopK", "pursuit", "PQ", "SimHash", "PCA + int8"], rows)
 
 
-def compares() -> str:
+def _fmt(row: dict, key: str, digits: int = 0) -> str:
+    return f"{row[key]:,.{digits}f}"
+
+
+def frontier() -> str:
+    """Per engine: every measured row, the options not run (why), and the frontier."""
+    report = _load(FRONTIER)
     parts = []
-    for name, caption in COMPARES.items():
-        report = _load(name)
-        clients = report["config"]["clients"]
-        rows = [
+    for backend, engine in report["engines"].items():
+        rows = [r for r in report["rows"] if r["backend"] == backend]
+        table = [
             [
-                backend,
-                mode,
-                f"{row['recall_at_10']:.3f}",
-                f"{row['ram_bytes'] / 1e6:.0f}",
-                f"{row['disk_bytes'] / 1e6:.0f}",
-                f"{row['qps']:,.0f} / {row[f'qps_{clients}_clients']:,.0f}",
-                f"{row['p99_ms']:.1f}",
-                f"{row['ingest_vectors_per_s']:,.0f}",
+                r["method"],
+                r["setting"],
+                f"{r['recall_at_10']:.3f}",
+                _fmt(r, "ram_bytes_per_vector"),
+                _fmt(r, "originals_ram_bytes_per_vector"),
+                _fmt(r, "disk_bytes_per_vector"),
+                r["originals_read_per_query"],
+                _fmt(r, "qps"),
+                _fmt(r, "p99_ms", 2),
+                f"{r['ingest_seconds'] + r['optimize_seconds']:,.0f}",
             ]
-            for backend, result in report["backends"].items()
-            for mode, row in result["modes"].items()
+            for r in rows
+            if r["status"] == "ok"
         ]
-        head = ["backend", "mode", "recall@10", "RSS delta MB", "disk MB", f"QPS 1 / {clients}", "p99 ms", "ingest/s"]
-        parts.append(f"{caption} (`{name}`):\n\n{_table(head, rows)}")
-    return "\n\n".join(parts)
+        head = ["method", "setting", "recall@10", "RAM B", "originals B", "disk B", "originals/query", "QPS", "p99 ms"]
+        notes = "".join(f"\n- {r['status']}: {r['method']}: {r['reason']}" for r in rows if r["status"] != "ok")
+        on = "; ".join(report["summary"][backend]["frontier"])
+        parts.append(
+            f"### {backend} ({engine['version']})\n\n{_table([*head, 'build s'], table)}\n{notes}\n\n"
+            f"On the frontier (RAM up, recall up): {on}."
+        )
+    return f"{FRONTIER_CAPTION} (`{FRONTIER}`).\n\n" + "\n\n".join(parts)
+
+
+def cheapest_table() -> str:
+    """Per engine and recall target, the cheapest option in RAM to provision: overall, built-in, saevdb."""
+    report = _load(FRONTIER)
+    rows = []
+    for backend, summary in report["summary"].items():
+        for target, picks in summary["targets"].items():
+            cells = []
+            for family in ("any", "built-in", "saevdb"):
+                pick = picks[family]
+                cells.append(
+                    "none reaches it"
+                    if pick is None
+                    else f"{pick['option']}: {pick['ram_bytes_per_vector']:,.0f} B, recall {pick['recall_at_10']:.3f}, "
+                    f"{pick['originals_read_per_query']} originals/query, {pick['qps']:,.0f} QPS"
+                )
+            rows.append([backend, target, *cells])
+    head = ["engine", "recall ≥", "cheapest option", "cheapest built-in", "cheapest saevdb"]
+    return _table(head, rows)
 
 
 def encoding() -> str:
@@ -185,9 +221,11 @@ def results_md() -> str:
             curve(),
         ),
         (
-            "Engines side by side",
-            "`saevdb compare` on WordNet–MiniLM rows, each backend and mode in a fresh engine.",
-            compares(),
+            "Against each engine's own compression",
+            "`saevdb compare --data ../shared/data/wordnet_minilm_f16.npy --n 100000 --queries 1000 "
+            "--k 32,16,8 --depths 100,300,1000 --backends qdrant,milvus,opensearch`. Cheapest option per recall target:"
+            f"\n\n{cheapest_table()}",
+            frontier(),
         ),
         (
             "Encoding throughput",
@@ -211,12 +249,17 @@ def results_md() -> str:
     return f"# Measured results\n\n{note}\n\n{body}\n"
 
 
+def _replace_block(text: str, begin: str, end: str, block: str) -> str:
+    if begin not in text or end not in text:
+        raise SystemExit(f"README.md lacks the markers {begin} ... {end}")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{block}\n{end}{tail}"
+
+
 def readme_with_headline(readme: str) -> str:
-    if BEGIN not in readme or END not in readme:
-        raise SystemExit(f"README.md lacks the markers {BEGIN} ... {END}")
-    head, rest = readme.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{at_128_bytes()}\n{END}{tail}"
+    readme = _replace_block(readme, CHEAPEST_BEGIN, CHEAPEST_END, cheapest_table())
+    return _replace_block(readme, BEGIN, END, at_128_bytes())
 
 
 def main() -> int:

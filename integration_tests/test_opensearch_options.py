@@ -45,7 +45,7 @@ def test_local_options_build_and_find_neighbours(opensearch_node, vectors, optio
         for setting in option.searches:
             found, scores = dense.search(vectors[ROWS], 10, **setting.params)
             recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
-            assert recall >= 0.8, (option.method, setting.label, recall)
+            assert recall >= (0.95 if option.originals_searched else 0.6), (option.method, setting.label, recall)
             exact = np.einsum("qkd,qd->qk", unit(vectors)[found], unit(vectors[ROWS]))
             # cosines, computed on the stored vectors: a 7-bit or int8 vector is a few hundredths off
             np.testing.assert_allclose(scores, exact, atol=0.01 if option.originals_searched else 0.1)
@@ -135,8 +135,8 @@ def test_memory_roles_of_a_loaded_node(opensearch_node, two_stage, codes, vector
         assert 0 < reading.heap_used_bytes < reading.rss_bytes
         index_dir = Path("data/nodes/0/indices/u/0/index")
         role = opensearch_node.file_role
-        assert role(index_dir / "_0.cfs") == "other" and role(index_dir / "_0.fdt") == "other"
-        assert role(Path("data/nodes/0/indices/u/0/translog/translog-1.tlog")) == "other"
+        assert role(index_dir / "_0.cfs") == "other" and role(index_dir / "_0.fdt") == "ids"
+        assert role(Path("data/nodes/0/indices/u/0/translog/translog-1.tlog")) == "wal"
     finally:
         sq.drop()
         sq.close()

@@ -24,7 +24,15 @@ import scipy.sparse as sp
 from pymilvus import DataType, MilvusClient, MilvusException
 
 from saevdb.adapters.base import ModelInfo, UnsupportedFeatureError
-from saevdb.adapters.batches import check_batch, check_datatype, check_queries, pad_results, rows_to_csr
+from saevdb.adapters.batches import (
+    check_batch,
+    check_datatype,
+    check_originals,
+    check_queries,
+    check_rescore,
+    pad_results,
+    rows_to_csr,
+)
 from saevdb.adapters.milvus.constants import (
     GET_CHUNK,
     INVERTED_INDEX_ALGOS,
@@ -35,7 +43,6 @@ from saevdb.adapters.milvus.constants import (
 )
 from saevdb.adapters.milvus.rescore import rescore_by_originals
 from saevdb.adapters.model_check import METADATA_KEY, ModelTagged
-from saevdb.sae_core.validation import check_embeddings
 
 
 class MilvusAdapter(ModelTagged):
@@ -178,7 +185,7 @@ class MilvusAdapter(ModelTagged):
         reserved = {"id", VECTOR_FIELD, ORIGINALS_FIELD}
         if payloads is not None and any(reserved & set(p or {}) for p in payloads):
             raise ValueError(f"payload keys {sorted(reserved)} are reserved")
-        vectors = self._check_originals(originals, len(ids))
+        vectors = check_originals(originals, self.originals, self.model.d, len(ids))
         self.check_model()
         extras = payloads if payloads is not None else [None] * len(ids)
         rows = [
@@ -189,19 +196,6 @@ class MilvusAdapter(ModelTagged):
             for row, vector in zip(rows, vectors.tolist(), strict=True):
                 row[ORIGINALS_FIELD] = vector
         self.client.upsert(self.collection, rows, timeout=self.timeout)
-
-    def _check_originals(self, originals: np.ndarray | None, n: int) -> np.ndarray | None:
-        """`originals` as float32 `[n, d]`, or one clear error; None where the collection keeps none."""
-        if not self.originals:
-            if originals is not None:
-                raise UnsupportedFeatureError(f"collection {self.collection!r} keeps no originals (originals=False)")
-            return None
-        if originals is None:
-            raise ValueError(f"collection {self.collection!r} keeps originals: upsert needs originals [n, d]")
-        vectors = np.ascontiguousarray(check_embeddings(originals, self.model.d, name="originals"), dtype=np.float32)
-        if vectors.shape[0] != n:
-            raise ValueError(f"{vectors.shape[0]} originals for {n} codes")
-        return vectors
 
     def search(
         self,
@@ -218,10 +212,9 @@ class MilvusAdapter(ModelTagged):
         by exact cosine with the stored originals inside the engine (`rescore.py`: one search per
         query, `rescore_depth` originals read) and the scores are those cosines."""
         queries = check_queries(queries, self.model.h, nonneg=True)
-        depth = top_k
-        if rescore_queries is not None:
-            rescore_queries = self._check_rescore(rescore_queries, queries.shape[0], top_k, rescore_depth)
-            depth = rescore_depth
+        n, d = queries.shape[0], self.model.d
+        rescore_queries = check_rescore(rescore_queries, rescore_depth, self.originals, d, n, top_k)
+        depth = top_k if rescore_queries is None else rescore_depth
         self.check_model()
         results = self.client.search(
             self.collection,
@@ -236,16 +229,6 @@ class MilvusAdapter(ModelTagged):
         if rescore_queries is None:
             return found
         return rescore_by_originals(self.client, self.collection, found[0], rescore_queries, top_k, self.timeout)
-
-    def _check_rescore(self, rescore_queries: np.ndarray, q: int, top_k: int, depth: int) -> np.ndarray:
-        if not self.originals:
-            raise UnsupportedFeatureError(f"collection {self.collection!r} keeps no originals to rescore with")
-        if depth < top_k:
-            raise ValueError(f"rescore_depth must be at least top_k={top_k}, got {depth}")
-        rescore_queries = check_embeddings(rescore_queries, self.model.d, name="rescore_queries")
-        if rescore_queries.shape[0] != q:
-            raise ValueError(f"{rescore_queries.shape[0]} rescore_queries for {q} queries")
-        return rescore_queries
 
     def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
         self.check_model()

@@ -27,6 +27,7 @@ GRAPH = {".vex", ".vem"}  # HNSW links and their metadata
 QUANTIZED = {".veq", ".vemq"}  # the scalar quantizer's 7-bit vectors and corrections
 FLAT = {".vec", ".vemf"}  # flat vector values: float32, or int8 for data_type byte
 DOC_VALUES = {".dvd", ".dvm"}  # knn_vector fields keep their vectors here too (the only copy if index.knn is false)
+STORED_FIELDS = {".fdt", ".fdx", ".fdm"}  # stored fields: _id and _source, read to return each hit
 UNPRIVILEGED_USER = "nobody"
 STOP_TIMEOUT_S = 60.0
 
@@ -180,12 +181,15 @@ class OpenSearchNode(LocalEngine):
         (the few `_id` terms share those files), else "other"; `.vex` "graph"; `.veq` "quantized";
         `.vec` "vectors" (the int8 vectors of a data_type byte field: "quantized"); doc values
         "vectors" where a float knn_vector keeps its copy there, else "other". Stored fields
-        (`_source`, `_id`), points, norms, the translog and `_state` are "other". A compound file
+        (`_id`, `_source`: read to return each hit's id) are "ids"; the translog "wal"; points, norms
+        and `_state` "other". A compound file
         (`.cfs`, a freshly flushed segment that packs all its files in one) is "other": a mapping's
         resident pages cannot be split by the sub-files' ranges; indexes are created so that
         merged segments are never compound (`index.compound_format: false`), so after `optimize()`
         there is none."""
         parts = path.parts
+        if "translog" in parts:
+            return "wal"
         if "indices" not in parts or parts[-2:-1] != ("index",):
             return "other"
         kind = self._indices.get(parts[parts.index("indices") + 1], {})
@@ -198,6 +202,8 @@ class OpenSearchNode(LocalEngine):
             return "quantized"
         if ext in FLAT:
             return "quantized" if kind.get("byte_vectors") and not kind.get("float_vectors") else "vectors"
+        if ext in STORED_FIELDS:
+            return "ids"
         if ext in DOC_VALUES:
             return "vectors" if kind.get("float_vectors") else "other"
         return "other"

@@ -34,8 +34,12 @@ def index_settings(shards: int, replicas: int, **extra: Any) -> dict[str, Any]:
     """The `settings` of an index we create. `compound_format: false`: merged segments keep one file
     per Lucene format instead of one packed `.cfs`, so after `merge_to_one_segment` every file (and
     its resident pages) has one role (`OpenSearchNode.file_role`); freshly flushed segments are
-    still compound files until they are merged."""
-    return {"index": {"number_of_shards": shards, "number_of_replicas": replicas, "compound_format": False, **extra}}
+    still compound files until they are merged. `store.type: mmapfs`: every file is memory-mapped,
+    so the pages a search reads are the node's own mappings and are counted in its memory; the
+    default (`hybridfs`) reads some formats through the page cache instead, where no per-process
+    reading can see them."""
+    settings = {"number_of_shards": shards, "number_of_replicas": replicas, "compound_format": False}
+    return {"index": {**settings, "store": {"type": "mmapfs"}, **extra}}
 
 
 class IndexOnClient:

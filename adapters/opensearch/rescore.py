@@ -43,15 +43,11 @@ def check_originals(originals: np.ndarray | None, kept: bool, d: int, n: int) ->
 def rescore_vectors(
     vectors: np.ndarray | None, depth: int, kept: bool, d: int, n: int, top_k: int
 ) -> list[list[float]] | None:
-    """A search's rescore queries `[n, d]` as lists (`batches.check_rescore`), or None without
-    rescoring. The window must cover `top_k`: hits below it would keep their code scores."""
-    if vectors is None and depth:
-        raise ValueError("rescore_depth needs rescore_queries")
-    vectors = batches.check_rescore(vectors, depth, kept, d, n)
+    """A search's rescore queries `[n, d]` as lists (`batches.check_rescore`, and no zero row), or
+    None without rescoring."""
+    vectors = batches.check_rescore(vectors, depth, kept, d, n, top_k)
     if vectors is None:
         return None
-    if depth < top_k:
-        raise ValueError(f"rescore_depth ({depth}) must be at least top_k ({top_k})")
     check_nonzero(vectors, "rescore_queries")
     return vectors.tolist()
 

@@ -151,14 +151,14 @@ class QdrantEdgeAdapter:
         rescore_depth: int = 0,
     ):
         queries = check_queries(queries, self.model.h, nonneg=False)
-        dense = check_rescore(rescore_queries, rescore_depth, self.originals, self.model.d, queries.shape[0])
+        dense = check_rescore(rescore_queries, rescore_depth, self.originals, self.model.d, queries.shape[0], top_k)
         hits = []
         for i, q in enumerate(queries):
             codes = edge.Query.Nearest(edge.SparseVector(q.indices.tolist(), q.data.tolist()), using=VECTOR_NAME)
             if dense is None:
                 request = edge.QueryRequest(limit=top_k, query=codes, filter=filter)
             else:
-                first = edge.Prefetch(limit=max(rescore_depth, top_k), query=codes, filter=filter)
+                first = edge.Prefetch(limit=rescore_depth, query=codes, filter=filter)
                 exact = edge.Query.Nearest(dense[i].tolist(), using=DENSE_NAME)
                 request = edge.QueryRequest(limit=top_k, query=exact, prefetches=[first], filter=filter)
             hits.append([(int(p.id), p.score) for p in self.shard.query(request)])

@@ -105,16 +105,21 @@ class QdrantEdgeProcess(LocalEngine):
     def file_role(self, path: Path) -> str:
         """Roles of a shard's files: the codes' inverted index and stored codes are `sparse`; another
         vector's index is its `graph`; its `quantized*` files `quantized`; its other stored values
-        (`matrix.dat`, chunks) the float32 `vectors`; id trackers, payloads and the WAL `other`."""
+        (`matrix.dat`, chunks) the float32 `vectors`; id trackers and deletion flags `ids`; `wal/`
+        the WAL; payloads and configuration `other`."""
         parts = path.parts
+        if "wal" in parts:
+            return "wal"
+        if path.name.startswith("id_tracker") or path.name.startswith("mutable_id_tracker") or "deleted" in path.name:
+            return "ids"
+        if "deleted" in parts:
+            return "ids"
         if any(part in _SPARSE_PARTS for part in parts):
             return "sparse"
         if any(part.startswith("vector_index-") for part in parts):
             return "graph"
         if any(part.startswith("vector_storage-") for part in parts):
-            if any(part.startswith("quantized") for part in parts):
-                return "quantized"
-            return "other" if "deleted" in path.name or "deleted" in parts else "vectors"
+            return "quantized" if any(part.startswith("quantized") for part in parts) else "vectors"
         return "other"
 
     def trim(self) -> bool:
