@@ -111,6 +111,7 @@ ENGINES: dict[str, EngineSpec] = {
             "IVF_RABITQ",
         ),
         options="saevdb.adapters.milvus.options:COMPARE_OPTIONS",
+        version="saevdb.adapters.milvus.constants:ENGINE_VERSION",
     ),
     "opensearch": EngineSpec(
         adapter="saevdb.adapters.opensearch.sparse:OpenSearchAdapter",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 VECTOR_FIELD = "sae"  # the SPARSE_FLOAT_VECTOR field holding the codes
 DENSE_FIELD = "dense"  # the FLOAT_VECTOR field of the baseline
 ORIGINALS_FIELD = "original"  # the FLOAT_VECTOR field of the originals beside the codes (two-stage search)
@@ -29,3 +31,9 @@ LITE_INDEX_TYPES = ("FLAT", "IVF_FLAT", "AUTOINDEX")  # what Milvus Lite 2.5's i
 def count_rows(client, collection: str, timeout: int | None = None) -> int:
     """Stored rows, counted by the engine (num_entities would include deleted ones until compaction)."""
     return int(client.query(collection, filter="", output_fields=["count(*)"], timeout=timeout)[0]["count(*)"])
+
+
+try:
+    ENGINE_VERSION = f"milvus-lite {version('milvus-lite')}"  # the local engine, as reports name it
+except PackageNotFoundError:
+    ENGINE_VERSION = "milvus-lite (not installed)"

@@ -1,0 +1,103 @@
+"""The parts of `saevdb compare` that need no engine: RAM to provision, the frontier, option grids,
+per-mapping memory readings of a real process, and the CLI's refusals."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from saevdb.adapters.memory import ROLES, ProcessMemory, read_memory
+from saevdb.adapters.options import SearchSetting, rescore_sweep
+from saevdb.adapters.registry import ENGINES
+from saevdb.cli import main as saevdb
+from saevdb.compare.frontier import cheapest, on_frontier, summary
+from saevdb.compare.provision import provisioned
+
+
+def row(method, recall, ram, family="built-in", status="ok", **extra):
+    base = {"backend": "e", "method": method, "setting": "s", "family": family, "status": status}
+    return {
+        **base,
+        "recall_at_10": recall,
+        "ram_bytes_per_vector": ram,
+        "originals_read_per_query": 0,
+        "qps": 1.0,
+        **extra,
+    }
+
+
+def test_frontier_keeps_undominated_rows_by_ram():
+    rows = [
+        row("a", 0.80, 100),
+        row("b", 0.90, 200),
+        row("c", 0.85, 250),
+        row("d", 0.99, 900),
+        row("x", 1.0, 1, status="failed"),
+    ]
+    assert [r["method"] for r in on_frontier(rows, "e")] == ["a", "b", "d"]
+
+
+def test_cheapest_per_target_and_family():
+    rows = [row("a", 0.91, 300), row("s", 0.96, 150, family="saevdb"), row("b", 0.97, 120)]
+    assert cheapest(rows, "e", 0.95)["method"] == "b"
+    assert cheapest(rows, "e", 0.95, "saevdb")["method"] == "s"
+    assert cheapest(rows, "e", 0.999) is None
+    out = summary(rows, "e")
+    assert out["targets"]["0.95"]["built-in"]["option"] == "b, s"
+    assert out["targets"]["0.90"]["any"]["ram_bytes_per_vector"] == 120
+
+
+def test_provisioned_counts_originals_only_when_searched():
+    empty = ProcessMemory(anonymous_bytes=1000)
+    files = dict.fromkeys(ROLES, 0) | {"sparse": 300, "graph": 200, "vectors": 4000, "ids": 100, "wal": 9999}
+    reading = ProcessMemory(anonymous_bytes=1400, file_bytes=files)
+    rescoring = provisioned(reading, empty, 10, originals_searched=False)
+    assert rescoring["ram_bytes_per_vector"] == (400 + 300 + 200 + 100) / 10
+    assert rescoring["originals_ram_bytes_per_vector"] == 400
+    searching = provisioned(reading, empty, 10, originals_searched=True)
+    assert searching["ram_bytes_per_vector"] == (400 + 300 + 200 + 100 + 4000) / 10
+    assert searching["originals_ram_bytes_per_vector"] == 0
+
+
+def test_rescore_sweep_and_originals_read():
+    settings = rescore_sweep((2, 4), "oversampling", "rescore", {"hnsw_ef": 128})
+    assert [s.label for s in settings] == ["no rescore", "oversampling 2, rescore", "oversampling 4, rescore"]
+    assert settings[0].params == {"hnsw_ef": 128, "rescore": False}
+    assert settings[2].params == {"hnsw_ef": 128, "oversampling": 4, "rescore": True}
+    assert [s.originals_read(10) for s in settings] == [0, 20, 40]
+    assert SearchSetting("x", rescore=False, originals_per_result=4).originals_read(10) == 0
+
+
+def test_every_engine_names_its_option_grid():
+    for name, spec in ENGINES.items():
+        assert spec.options and spec.version, name
+
+
+def test_read_memory_splits_this_process(tmp_path):
+    data = tmp_path / "vectors.npy"
+    np.save(data, np.ones((4096, 256), np.float32))
+    mapped = np.load(data, mmap_mode="r")
+    assert float(mapped.sum()) == 4096 * 256  # touch every page
+    reading = read_memory(os.getpid(), tmp_path, lambda path: "vectors")
+    assert reading.file_bytes["vectors"] >= 4096 * 256 * 4 * 0.9
+    assert reading.file_bytes["program"] > 0 and reading.anonymous_bytes > 0
+    assert reading.file_bytes["vectors"] <= data.stat().st_size + 4096
+    del mapped
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--depths", "100,x"], "--depths"),
+        (["--depths", "0"], "--depths"),
+        (["--methods", "float64 magic"], "--methods"),
+    ],
+)
+def test_compare_refuses_bad_flags(tmp_path, capsys, flags, message):
+    data = tmp_path / "x.npy"
+    np.save(data, np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32))
+    argv = ["compare", "--data", str(data), "--n", "20", "--queries", "5", "--backends", "qdrant", "--quiet"]
+    assert saevdb([*argv, *flags]) == 2
+    assert message in capsys.readouterr().err
