@@ -11,6 +11,7 @@ torch, model and data.
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import subprocess
 import sys
@@ -39,7 +40,9 @@ _EdgeManager.register("QdrantEdgeDenseAdapter", QdrantEdgeDenseAdapter, exposed=
 
 
 def _malloc_trim() -> int:
-    """glibc's `malloc_trim(0)` in the child: the heap a shard load (WAL replay) freed goes back to the system."""
+    """glibc's `malloc_trim(0)` in the child, after a garbage collection of the child's Python
+    objects: the heap a shard load (WAL replay) or a reply freed goes back to the system."""
+    gc.collect()
     return ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
