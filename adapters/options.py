@@ -70,5 +70,5 @@ def rescore_sweep(
     settings = [SearchSetting("no rescore", off)]
     for factor in oversamplings:
         params = {**base, param: factor, **({rescore_param: True} if rescore_param else {})}
-        settings.append(SearchSetting(f"oversampling {factor:g}, rescore", params, True, factor))
+        settings.append(SearchSetting(f"{param} {factor:g}, rescore", params, True, factor))
     return tuple(settings)

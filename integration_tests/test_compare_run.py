@@ -67,7 +67,7 @@ def test_compare_takes_a_query_width(tmp_path):
     assert saevdb([*argv.split(), *options]) == 0
     result = json.loads(report.read_text())
     assert result["config"]["query_k"] == [5]
-    assert {r["method"] for r in result["rows"]} == {"saevdb codes h=64 k=4"}
+    assert {r["method"] for r in result["rows"]} == {"saevdb codes h=64 k=4", "saevdb codes h=64 k=4 float16"}
 
 
 def test_an_engine_dying_fails_its_build_and_the_run_goes_on(model, vectors):

@@ -43,6 +43,11 @@ def add_parser(sub) -> None:
         help="two-stage depths: candidates re-scored with the originals ('': none)",
     )
     c.add_argument(
+        "--precisions",
+        default="float32,float16",
+        help="how the codes' values are stored, one build each where the engine offers it",
+    )
+    c.add_argument(
         "--methods",
         default="all",
         help="built-in methods to run, comma-separated as the report names them ('all', or 'none')",
@@ -78,6 +83,7 @@ def run(args: argparse.Namespace) -> dict:
         query_k=args.query_k,
         clients=args.clients,
         methods=_methods(args.methods, backends),
+        precisions=tuple(p.strip() for p in args.precisions.split(",") if p.strip()),
     )
     report = compare(models, database, queries, config, show_progress_bar=not args.quiet)
     report.update(data=args.data)

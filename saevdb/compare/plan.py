@@ -49,9 +49,12 @@ class Build:
     model: Any = None
 
 
-def saevdb_builds(model, query_k: int | None, rerank: int, depths: tuple[int, ...]) -> list[Build]:
+def saevdb_builds(
+    model, query_k: int | None, rerank: int, depths: tuple[int, ...], datatype: str = "float32"
+) -> list[Build]:
     """The codes-only build (engine order, client re-rank) and the two-stage build (one setting per
-    depth) of one model, named by its shape ("saevdb codes h=4096 k=32")."""
+    depth) of one model, named by its shape ("saevdb codes h=4096 k=32"), with the codes' values
+    stored as `datatype` in the engine's sparse index (named when not float32)."""
     from saevdb.collection import SparseCollection
 
     def searcher(**mode) -> Callable[[Any, int], Search]:
@@ -65,14 +68,19 @@ def saevdb_builds(model, query_k: int | None, rerank: int, depths: tuple[int, ..
     if rerank:
         codes += (Setting(f"client re-rank {rerank}", searcher(rerank=rerank)),)
     name = f"saevdb codes h={model.config.h} k={model.config.k}"
-    builds = [Build(name, "saevdb", "sparse", {}, codes, model=model)]
+    options: dict[str, Any] = {}
+    if datatype != "float32":
+        name, options = f"{name} {datatype}", {"datatype": datatype}
+    builds = [Build(name, "saevdb", "sparse", options, codes, model=model)]
     if depths:
         stages = tuple(
             Setting(f"two-stage {depth}", searcher(rescore=depth), True, lambda top_k, d=depth: max(d, top_k))
             for depth in depths
         )
         builds.append(
-            Build(f"{name} + originals on disk", "saevdb", "sparse", {"originals": True}, stages, model=model)
+            Build(
+                f"{name} + originals on disk", "saevdb", "sparse", {**options, "originals": True}, stages, model=model
+            )
         )
     return builds
 
