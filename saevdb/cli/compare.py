@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> dict:
         query_k=args.query_k,
         clients=args.clients,
         methods=_methods(args.methods, backends),
-        precisions=tuple(p.strip() for p in args.precisions.split(",") if p.strip()),
+        precisions=_precisions(args.precisions, backends),
     )
     report = compare(models, database, queries, config, show_progress_bar=not args.quiet)
     report.update(data=args.data)
@@ -141,3 +141,13 @@ def _models(args: argparse.Namespace, database: np.ndarray) -> list:
             save_model(model, args.save_model / f"k{k}")
         models.append(model)
     return models
+
+
+def _precisions(text: str, backends: tuple[str, ...]) -> tuple[str, ...]:
+    """The storage precisions named, each offered by at least one backend."""
+    precisions = tuple(part.strip() for part in text.split(",") if part.strip())
+    offered = {p for backend in backends for p in ENGINES[backend].precisions}
+    unknown = sorted(set(precisions) - offered)
+    if unknown or not precisions:
+        raise ValueError(f"--precisions {text!r}: offered by {', '.join(backends)}: {sorted(offered)}")
+    return precisions
