@@ -93,6 +93,7 @@ def test_read_memory_splits_this_process(tmp_path):
         (["--depths", "100,x"], "--depths"),
         (["--depths", "0"], "--depths"),
         (["--methods", "float64 magic"], "--methods"),
+        (["--precisions", "float64"], "--precisions"),
     ],
 )
 def test_compare_refuses_bad_flags(tmp_path, capsys, flags, message):
