@@ -15,11 +15,21 @@ from saevdb.sae_core.query import query_vectors
 DEPTH = 50
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=[*BACKENDS, "qdrant-client"])
 def loaded(request, shared_engine, model, vectors):
-    skip_unless_runnable(request.param)
-    engine = shared_engine(request.param)
-    adapter = engine.sparse_adapter(ModelInfo.of(model), f"two_stage_{request.param}", originals=True)
+    """A two-stage collection in each local engine, and in qdrant-client's local mode (the
+    `QdrantAdapter` a Qdrant server is reached with)."""
+    if request.param == "qdrant-client":
+        pytest.importorskip("qdrant_client")
+        from qdrant_client import QdrantClient
+
+        from saevdb.adapters.qdrant import QdrantAdapter
+
+        adapter = QdrantAdapter(ModelInfo.of(model), QdrantClient(":memory:"), "two_stage", originals=True)
+    else:
+        skip_unless_runnable(request.param)
+        engine = shared_engine(request.param)
+        adapter = engine.sparse_adapter(ModelInfo.of(model), f"two_stage_{request.param}", originals=True)
     adapter.recreate()
     collection = SparseCollection(adapter, model, rescore=DEPTH)
     collection.add(np.arange(len(vectors)), vectors)

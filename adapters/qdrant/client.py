@@ -9,13 +9,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import scipy.sparse as sp
 from qdrant_client import QdrantClient, models
 
 from saevdb.adapters.base import ModelInfo
-from saevdb.adapters.batches import check_batch, check_datatype, check_queries, pad_results, rows_to_csr
+from saevdb.adapters.batches import (
+    check_batch,
+    check_datatype,
+    check_originals,
+    check_queries,
+    check_rescore,
+    pad_results,
+    rows_to_csr,
+)
 from saevdb.adapters.model_check import METADATA_KEY, ModelTagged
-from saevdb.adapters.qdrant.constants import PRECISIONS, VECTOR_NAME
+from saevdb.adapters.qdrant.constants import DENSE_NAME, PRECISIONS, VECTOR_NAME
 
 DATATYPES = {"float32": models.Datatype.FLOAT32, "float16": models.Datatype.FLOAT16, "uint8": models.Datatype.UINT8}
 
@@ -32,6 +41,10 @@ class QdrantAdapter(ModelTagged):
         on_disk: keep the sparse index on disk (memory-mapped) instead of in RAM.
         shards, replicas: for a Qdrant cluster (`shard_number`, `replication_factor`); None takes the
             server's defaults. Local mode has one shard.
+        originals: also keep each point's original vector `[d]` as a named dense vector on disk
+            with no HNSW graph (m=0), for the two-stage search: one `query_points` whose `Prefetch`
+            takes the codes' top `rescore_depth` from the sparse index, scored by exact cosine with
+            their originals (`rescore_depth` vector reads per query).
     """
 
     def __init__(
@@ -43,8 +56,10 @@ class QdrantAdapter(ModelTagged):
         on_disk: bool = False,
         shards: int | None = None,
         replicas: int | None = None,
+        originals: bool = False,
     ) -> None:
         self.model, self.client, self.collection = model, client, collection
+        self.originals = originals
         self.name = collection
         self.datatype, self.on_disk = check_datatype(datatype, PRECISIONS), on_disk
         self.shards, self.replicas = shards, replicas
@@ -65,9 +80,12 @@ class QdrantAdapter(ModelTagged):
     def recreate(self) -> None:
         if self.client.collection_exists(self.collection):
             self.client.delete_collection(self.collection)
+        dense = models.VectorParams(
+            size=self.model.d, distance=models.Distance.COSINE, on_disk=True, hnsw_config=models.HnswConfigDiff(m=0)
+        )
         self.client.create_collection(
             self.collection,
-            vectors_config={},
+            vectors_config={DENSE_NAME: dense} if self.originals else {},
             sparse_vectors_config={
                 VECTOR_NAME: models.SparseVectorParams(
                     index=models.SparseIndexParams(on_disk=self.on_disk, datatype=DATATYPES[self.datatype])
@@ -108,31 +126,51 @@ class QdrantAdapter(ModelTagged):
         self.client.update_collection_aliases(change_aliases_operations=changes)  # one request: atomic
         return previous
 
-    def upsert(self, ids: Sequence[int], codes: sp.csr_matrix, payloads: Sequence[dict] | None = None) -> None:
+    def upsert(
+        self,
+        ids: Sequence[int],
+        codes: sp.csr_matrix,
+        payloads: Sequence[dict] | None = None,
+        originals: np.ndarray | None = None,
+    ) -> None:
         ids, codes = check_batch(ids, codes, self.model.h, payloads, nonneg=False, uint8=self.datatype == "uint8")
+        dense = check_originals(originals, self.originals, self.model.d, len(ids))
         self.check_model()
-        points = [
-            models.PointStruct(
-                id=int(point),
-                vector={VECTOR_NAME: models.SparseVector(indices=row.indices.tolist(), values=row.data.tolist())},
-                payload=None if payloads is None else payloads[i],
+        points = []
+        for i, (point, row) in enumerate(zip(ids, codes, strict=True)):
+            vectors: dict[str, Any] = {
+                VECTOR_NAME: models.SparseVector(indices=row.indices.tolist(), values=row.data.tolist())
+            }
+            if dense is not None:
+                vectors[DENSE_NAME] = dense[i].tolist()
+            points.append(
+                models.PointStruct(id=int(point), vector=vectors, payload=None if payloads is None else payloads[i])
             )
-            for i, (point, row) in enumerate(zip(ids, codes, strict=True))
-        ]
         self.client.upsert(self.collection, points=points, wait=True)
 
-    def search(self, queries: sp.csr_matrix, top_k: int, filter: models.Filter | None = None):
+    def search(
+        self,
+        queries: sp.csr_matrix,
+        top_k: int,
+        filter: models.Filter | None = None,
+        rescore_queries: np.ndarray | None = None,
+        rescore_depth: int = 0,
+    ):
         queries = check_queries(queries, self.model.h, nonneg=False)
+        dense = check_rescore(rescore_queries, rescore_depth, self.originals, self.model.d, queries.shape[0], top_k)
         self.check_model()
-        requests = [
-            models.QueryRequest(
-                query=models.SparseVector(indices=q.indices.tolist(), values=q.data.tolist()),
-                using=VECTOR_NAME,
-                limit=top_k,
-                filter=filter,
+        requests = []
+        for i, q in enumerate(queries):
+            codes = models.SparseVector(indices=q.indices.tolist(), values=q.data.tolist())
+            if dense is None:
+                requests.append(models.QueryRequest(query=codes, using=VECTOR_NAME, limit=top_k, filter=filter))
+                continue
+            first = models.Prefetch(query=codes, using=VECTOR_NAME, limit=rescore_depth, filter=filter)
+            requests.append(
+                models.QueryRequest(
+                    query=dense[i].tolist(), using=DENSE_NAME, prefetch=first, limit=top_k, filter=filter
+                )
             )
-            for q in queries
-        ]
         responses = self.client.query_batch_points(self.collection, requests=requests)
         return pad_results([[(int(p.id), p.score) for p in r.points] for r in responses], top_k)
 
@@ -152,7 +190,13 @@ class QdrantAdapter(ModelTagged):
 
     def stats(self) -> dict[str, Any]:
         info = self.client.get_collection(self.collection)
-        return {"engine": "qdrant", "points": info.points_count, "datatype": self.datatype, "on_disk": self.on_disk}
+        return {
+            "engine": "qdrant",
+            "points": info.points_count,
+            "datatype": self.datatype,
+            "on_disk": self.on_disk,
+            "originals": self.originals,
+        }
 
     def close(self) -> None:
         self.client.close()
