@@ -77,4 +77,7 @@ def load_embeddings(source: str | Path) -> np.ndarray:
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (or use a built-in set: {', '.join(BUILTIN)})")
-    return np.load(path, mmap_mode="r")
+    try:
+        return np.load(path, mmap_mode="r")
+    except (ValueError, OSError, EOFError) as e:  # a short file, a bad header, not a .npy at all
+        raise ValueError(f"{path}: not a readable .npy file, truncated or corrupt ({e})") from e

@@ -7,7 +7,7 @@ so a batch sent twice is an idempotent upsert. After the engine acknowledges a b
 checkpoint records it; a rerun of the same command skips what the checkpoint holds and re-sends at
 most the one batch that was in flight, so the collection ends with exactly the input's ids.
 
-A batch with a bad row (NaN, wrong dimension, null) is refused whole with its batch and row number,
+A batch with a bad row (NaN, all zeros, wrong dimension, null) is refused whole with its batch and row number,
 after everything before it is stored and checkpointed; `skip_bad` instead drops such rows and logs
 them to `<checkpoint>.skipped.jsonl`.
 """
@@ -96,6 +96,8 @@ def _bad_rows(batch: Batch) -> dict[int, str]:
     bad = dict(batch.bad)
     for i in np.flatnonzero(~np.isfinite(batch.vectors).all(axis=1)):
         bad.setdefault(batch.first_row + int(i), "NaN or inf")
+    for i in np.flatnonzero(~batch.vectors.any(axis=1)):
+        bad.setdefault(batch.first_row + int(i), "only zeros (no direction to encode)")
     return bad
 
 

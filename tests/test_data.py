@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from saevdb.sae_core.data import load_embeddings, movielens_item_embeddings, synthetic_clusters, wordnet_path
+from saevdb.sae_core.validation import check_embeddings
 
 
 def test_synthetic_is_seeded_and_unit_norm():
@@ -27,3 +28,18 @@ def test_wordnet_when_present():
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         load_embeddings(tmp_path / "absent.npy")
+
+
+def test_a_truncated_npy_is_named(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.ones((100, 8), np.float32))
+    path.write_bytes(path.read_bytes()[:-400])
+    with pytest.raises(ValueError, match=r"x\.npy: not a readable \.npy file, truncated or corrupt"):
+        load_embeddings(path)
+
+
+def test_zero_rows_are_refused_like_nan_rows():
+    x = np.ones((10, 4), np.float32)
+    x[[3, 7]] = 0
+    with pytest.raises(ValueError, match=r"only zeros .* in 2 row\(s\), e.g. rows 3, 7"):
+        check_embeddings(x)
