@@ -39,7 +39,7 @@ class EngineSpec:
         quantizations: built-in dense quantizations the dense adapter takes (`quantization=`).
         options: "module:attribute" of the `DenseOption` grid `saevdb compare` sweeps (`options.py`).
         version: "module:attribute" of the local engine's name and version, as reports print it.
-        pruning: sparse search knobs the sparse adapter takes, trading exactness for speed.
+        pruning: sparse search knobs the sparse adapter takes, trading exactness (or hit counts) for speed.
     """
 
     adapter: str
@@ -130,6 +130,7 @@ ENGINES: dict[str, EngineSpec] = {
         # Each document stays whole as _recovery_source until the shard's retention lease (synced every
         # 30 s) passes it and a merge prunes it: sizes read sooner are the same whatever _source keeps.
         size_settle_s=65.0,
+        pruning=("track_total_hits",),
     ),
 }
 

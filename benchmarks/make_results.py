@@ -223,7 +223,9 @@ def results_md() -> str:
         (
             "Against each engine's own compression",
             "`saevdb compare --data ../shared/data/wordnet_minilm_f16.npy --n 100000 --queries 1000 "
-            "--k 32,16,8 --depths 100,300,1000 --backends qdrant,milvus,opensearch`. Cheapest option per recall target:"
+            "--model runs/compare100k/k32 --depths 100,300 --backends qdrant,milvus,opensearch`, the model "
+            "trained by `compare --k 32 --save-model runs/compare100k` on the same database rows (default "
+            "schedule). Cheapest option per recall target:"
             f"\n\n{cheapest_table()}",
             frontier(),
         ),

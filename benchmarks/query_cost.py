@@ -39,7 +39,7 @@ from saevdb.sae_core.model_files import load_model  # noqa: E402
 KNOB_VALUES = {
     "inverted_index_algo": ("DAAT_MAXSCORE", "DAAT_WAND", "TAAT_NAIVE"),
     "drop_ratio_search": (0.0, 0.2, 0.5),
-    "track_total_hits": (True, False),
+    "track_total_hits": (None, False),
 }
 QUERY_KS = (32, 64, 128)
 

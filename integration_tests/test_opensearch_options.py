@@ -140,3 +140,22 @@ def test_memory_roles_of_a_loaded_node(opensearch_node, two_stage, codes, vector
     finally:
         sq.drop()
         sq.close()
+
+
+def test_uncounted_hits_give_the_same_top_k(opensearch_node, model, codes, vectors):
+    """`track_total_hits=False` lets Lucene skip documents that cannot reach the top k: same hits."""
+    from saevdb.sae_core.query import query_vectors
+
+    counted = opensearch_node.sparse_adapter(ModelInfo.of(model), "counted")
+    counted.recreate()
+    try:
+        counted.upsert(np.arange(3000), codes[:3000])
+        uncounted = opensearch_node.sparse_adapter(ModelInfo.of(model), "counted", track_total_hits=False)
+        queries = query_vectors(model, vectors[ROWS], "asymmetric_nonneg")
+        ids, scores = counted.search(queries, 10)
+        ids_fast, scores_fast = uncounted.search(queries, 10)
+        np.testing.assert_allclose(scores_fast, scores, rtol=1e-5)
+        assert (ids_fast == ids).mean() > 0.95  # ties may swap places
+    finally:
+        counted.drop()
+        counted.close()

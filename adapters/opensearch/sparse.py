@@ -76,6 +76,9 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
         originals: also keep each point's dense original `[d]` (doc values, no graph, not in
             `_source`) so `search(rescore_queries=...)` re-scores by exact cosine; needs the k-NN
             plugin. `upsert` then requires `originals`.
+        track_total_hits: count every matching document (OpenSearch counts up to 10,000 by default,
+            `None`), or not (`False`): then Lucene may skip documents that cannot reach the top k
+            (block-max scoring of the rank_feature clauses), the same top k for less work.
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
         replicas: int = 0,
         payload_mapping: dict[str, Any] | None = None,
         originals: bool = False,
+        track_total_hits: bool | None = None,
     ) -> None:
         if source not in SOURCE_MODES:
             raise ValueError(f"source must be one of {SOURCE_MODES}, got {source!r}")
@@ -102,6 +106,7 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
         self.field_type, self.query_type = METHODS[method]
         self.seismic_parameters = dict(seismic_parameters or {})
         self.payload_mapping, self.originals = dict(payload_mapping or {}), originals
+        self.track_total_hits = track_total_hits
         if _RESERVED & set(self.payload_mapping):
             raise ValueError(f"payload fields {sorted(_RESERVED)} are reserved")
         self._checked = False
@@ -261,6 +266,8 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
             row = slice(queries.indptr[i], queries.indptr[i + 1])
             query = self.query_dsl(queries.indices[row], queries.data[row], filter)
             request = {"size": top_k, "query": query, "_source": False}
+            if self.track_total_hits is not None:
+                request["track_total_hits"] = self.track_total_hits
             body += [{"index": self.index}, request if dense is None else rescored(request, dense[i], rescore_depth)]
         hits = []
         for response in self.client.msearch(body=body)["responses"]:
