@@ -83,14 +83,15 @@ def plot_compare(report: dict[str, Any], path: str | Path) -> None:
     fig, axes = plt.subplots(len(engines), 2, figsize=(13, 4.8 * len(engines)), squeeze=False)
     for (ram_ax, qps_ax), backend in zip(axes, engines, strict=True):
         rows = [r for r in report["rows"] if r["backend"] == backend and r["status"] == "ok"]
-        for method in dict.fromkeys(r["method"] for r in rows):
+        for i, method in enumerate(dict.fromkeys(r["method"] for r in rows)):
             curve = [r for r in rows if r["method"] == method]
             style = "-" if curve[0]["family"] == "saevdb" else "--"
             width = 2.2 if curve[0]["family"] == "saevdb" else 1.0
+            color = plt.cm.tab20(i % 20)  # up to 20 curves an engine, each its own colour
             ram = [max(r["ram_bytes_per_vector"], 1.0) for r in curve]
             recall = [r["recall_at_10"] for r in curve]
-            (line,) = ram_ax.plot(ram, recall, style, marker="o", ms=4, lw=width, label=method)
-            qps_ax.plot(recall, [r["qps"] for r in curve], style, marker="o", ms=4, lw=width, color=line.get_color())
+            ram_ax.plot(ram, recall, style, marker="o", ms=4, lw=width, color=color, label=method)
+            qps_ax.plot(recall, [r["qps"] for r in curve], style, marker="o", ms=4, lw=width, color=color)
         frontier = on_frontier(report["rows"], backend)
         ram_ax.step(
             [max(r["ram_bytes_per_vector"], 1.0) for r in frontier],
