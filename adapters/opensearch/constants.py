@@ -16,6 +16,9 @@ PRECISIONS = ("float32",)  # rank_features keeps one precision (~9 significant b
 # opensearch-py waits 10 s by default; a large bulk on a busy node, or merging HNSW graphs, takes longer.
 BULK_TIMEOUT_S = 120
 MERGE_TIMEOUT_S = 3600
+# opensearch-py waits 10 s by default; a refresh after a bulk load or a batch of searches against a
+# cold, memory-mapped 100k-document index on 2 cores can take longer.
+CLIENT_TIMEOUT_S = 120
 CLIENT_POOL = 16  # HTTP connections per client we create: concurrent searches share one adapter
 SOURCE_MODES = ("compact", "none", "full")
 # method → (field type, query type). neural_sparse and SEISMIC need the neural-search plugin.

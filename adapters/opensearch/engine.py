@@ -17,7 +17,7 @@ from opensearchpy.exceptions import ConnectionTimeout, TransportError
 
 from saevdb.adapters.launcher import EngineNotReady, LocalEngine, free_port, port_open
 from saevdb.adapters.memory import ProcessMemory
-from saevdb.adapters.opensearch.constants import CLIENT_POOL
+from saevdb.adapters.opensearch.constants import CLIENT_POOL, CLIENT_TIMEOUT_S
 from saevdb.adapters.opensearch.distribution import VERSION, as_root, ensure_distribution, java_home
 
 HEAP = "512m"
@@ -69,7 +69,7 @@ class OpenSearchNode(LocalEngine):
 
     def client(self) -> OpenSearch:
         """A new client on this node, with a connection pool for concurrent searches."""
-        return OpenSearch(self.url, pool_maxsize=CLIENT_POOL)
+        return OpenSearch(self.url, pool_maxsize=CLIENT_POOL, timeout=CLIENT_TIMEOUT_S)
 
     def _configure(self, home: Path) -> Path:
         config = self.path / "config"

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from saevdb.adapters.options import DenseOption, SearchSetting
 
-HNSW = {"m": 16, "ef_construction": 100}
+# The vectors are kept out of `_source` (as OpenSearch advises for vector indices): `_source` is
+# stored with each document and read to return a hit's id, so vectors kept there would be read with
+# every hit and counted in the node's memory.
+HNSW = {"m": 16, "ef_construction": 100, "source": False}
 SEARCH = (SearchSetting("ef_search 128", {"ef_search": 128}),)
 NO_FAISS = "needs the k-NN plugin's native faiss library, which the Maven distribution lacks"
 

@@ -31,6 +31,7 @@ from saevdb.adapters.batches import check_batch, check_datatype, check_queries, 
 from saevdb.adapters.model_check import METADATA_KEY, ModelTagged
 from saevdb.adapters.opensearch.constants import (
     CLIENT_POOL,
+    CLIENT_TIMEOUT_S,
     CODE_FIELD,
     METHODS,
     ORIGINALS_FIELD,
@@ -152,7 +153,8 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
     @classmethod
     def from_url(cls, model: ModelInfo, url: str, index: str, **options) -> OpenSearchAdapter:
         """On an OpenSearch cluster at `url` (e.g. "http://opensearch:9200"; several: comma-separated)."""
-        return cls(model, OpenSearch(url.split(","), pool_maxsize=CLIENT_POOL), index, **options)
+        client = OpenSearch(url.split(","), pool_maxsize=CLIENT_POOL, timeout=CLIENT_TIMEOUT_S)
+        return cls(model, client, index, **options)
 
     def exists(self) -> bool:
         return bool(self.client.indices.exists(index=self.index))

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> dict:
         query_k=args.query_k,
         clients=args.clients,
         methods=_methods(args.methods, backends),
-        precisions=_precisions(args.precisions, backends),
+        precisions=_precisions(args.precisions),
     )
     report = compare(models, database, queries, config, show_progress_bar=not args.quiet)
     report.update(data=args.data)
@@ -143,11 +143,11 @@ def _models(args: argparse.Namespace, database: np.ndarray) -> list:
     return models
 
 
-def _precisions(text: str, backends: tuple[str, ...]) -> tuple[str, ...]:
-    """The storage precisions named, each offered by at least one backend."""
+def _precisions(text: str) -> tuple[str, ...]:
+    """The storage precisions named, each one some engine offers (an engine runs those it offers)."""
     precisions = tuple(part.strip() for part in text.split(",") if part.strip())
-    offered = {p for backend in backends for p in ENGINES[backend].precisions}
+    offered = {p for spec in ENGINES.values() for p in spec.precisions}
     unknown = sorted(set(precisions) - offered)
     if unknown or not precisions:
-        raise ValueError(f"--precisions {text!r}: offered by {', '.join(backends)}: {sorted(offered)}")
+        raise ValueError(f"--precisions {text!r}: the engines offer {sorted(offered)}")
     return precisions

@@ -18,6 +18,7 @@ import logging
 import shutil
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,11 @@ def run_build(backend: str, build: Build, database, queries, truth: Truth, empty
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _ours(frame) -> bool:
+    """Whether a traceback frame runs this library's code (where a failure is worth naming)."""
+    return str(frame.f_globals.get("__name__", "")).startswith("saevdb")
+
+
 def _row(backend: str, build: Build, status: str, **fields) -> dict[str, Any]:
     shape = {} if build.model is None else {"h": build.model.config.h, "k": build.model.config.k}
     return {"backend": backend, "method": build.method, "family": build.family, "status": status, **shape, **fields}
@@ -180,7 +186,9 @@ def compare_backend(
             rows.append(_row(backend, build, "unsupported", reason=reason))
             continue
         except Exception as e:  # the engine died or refused mid-run: keep every other build's rows
-            reason = f"{backend} {version}: {build.method}: {type(e).__name__}: {e}"
+            ours = [f.f_code.co_name for f, _ in traceback.walk_tb(e.__traceback__) if _ours(f)]
+            where = f" in {ours[-1]}" if ours else ""
+            reason = f"{backend} {version}: {build.method}: {type(e).__name__}{where}: {e}"
             logger.error("%s", reason)
             rows.append(_row(backend, build, "failed", reason=reason))
             continue
