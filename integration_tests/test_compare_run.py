@@ -51,7 +51,10 @@ def test_compare_writes_report_and_plot(tmp_path):
         assert any(r["family"] == "built-in" for r in ok), rows
         assert all(r["reason"] for r in rows if r["status"] != "ok")
         two_stage = next(r for r in ok if r["setting"] == "two-stage 50")
-        assert two_stage["originals_read_per_query"] == 50 and two_stage["recall_at_10"] > 0.9
+        engine_order = next(r for r in ok if r["method"] == codes and r["setting"] == "engine order")
+        # the exact best of the codes' top 50 holds every true neighbour the codes' top 10 held
+        assert two_stage["originals_read_per_query"] == 50
+        assert two_stage["recall_at_10"] >= engine_order["recall_at_10"] - 1e-9
         assert all(r["ram_bytes_per_vector"] >= 0 and r["disk_bytes_per_vector"] > 0 for r in ok)
         assert result["summary"][backend]["frontier"]
     assert plot.stat().st_size > 10_000
