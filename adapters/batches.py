@@ -102,7 +102,7 @@ def check_originals(originals: np.ndarray | None, kept: bool, d: int, n: int) ->
         raise ValueError("this collection keeps the original vectors (originals=True): pass originals=[n, d]")
     originals = np.ascontiguousarray(check_embeddings(originals, d, name="originals"), dtype=np.float32)
     if originals.shape[0] != n:
-        raise ValueError(f"{originals.shape[0]} original vectors for {n} codes")
+        raise ValueError(f"originals: {originals.shape[0]} vectors for {n} codes")
     return originals
 
 
