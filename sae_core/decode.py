@@ -17,11 +17,15 @@ def rerank_vectors(model: SparseAutoencoder, codes: sp.csr_matrix) -> np.ndarray
     For a model of unit-length inputs these are the reconstructions' directions. Least-squares
     values make x̂ the input's projection onto its k decoder rows, so |x̂| is about cos(x, x̂): scored
     as is, an item rebuilt less closely ranks lower for that alone, though its true cosine with the
-    query is no smaller. Dividing by |x̂| removes that bias. A model of raw inputs, whose lengths
-    carry meaning, keeps x̂ as is.
+    query is no smaller. Dividing by |x̂| removes that bias. `cosine_values` codes were divided by
+    |x̂| when stored, so their vectors are `z W_dec` as they are: the re-rank then scores what the
+    engine scores at full query width. A model of raw inputs, whose lengths carry meaning, keeps x̂.
     """
     decoder = model.decoder.detach().cpu().numpy()
-    x_hat = np.asarray(codes @ decoder, dtype=np.float32) + model.pre_bias.detach().cpu().numpy()
+    product = np.asarray(codes @ decoder, dtype=np.float32)
+    if model.config.cosine_values:
+        return product
+    x_hat = product + model.pre_bias.detach().cpu().numpy()
     if model.config.normalize:
         x_hat /= np.maximum(np.linalg.norm(x_hat, axis=1, keepdims=True), 1e-12)
     return x_hat

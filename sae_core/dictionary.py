@@ -1,10 +1,11 @@
-"""Closed-form decoder updates for pursuit codes (the Method of Optimal Directions).
+"""Closed-form decoder updates for the codes a model stores (the Method of Optimal Directions).
 
-SGD trains the decoder for the encoder's TopK supports. A pursuit model (`support="pursuit"`)
-picks different supports from the same decoder, so after SGD its decoder is refit to them: encode
-the training rows by pursuit, solve `min_D ‖T − Z D‖²` for all rows at once (an h × h system from
-the sparse codes Z), scale rows back to unit norm, repeat. Each round can only lower the squared
-error of the codes it was solved for; the held-out gain per round shrinks (`saevdb refine` runs more).
+SGD trains the decoder for the encoder's plain TopK supports. The stored codes choose their
+supports otherwise — by a least-squares shortlist (`sae_core.shortlist`) or by matching pursuit —
+so after SGD the decoder is refit to them: encode the training rows as they will be stored (before
+any cosine scaling), solve `min_D ‖T − Z D‖²` for all rows at once (an h × h system from the sparse
+codes Z), scale rows back to unit norm, repeat. Each round can only lower the squared error of the
+codes it was solved for; the held-out gain per round shrinks (`saevdb refine` runs more).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import scipy.linalg
 import torch
 import torch.nn.functional as F
 
@@ -39,15 +39,13 @@ def refine_decoder(
 ) -> list[float]:
     """Run `rounds` rounds on `x[rows]` in place; returns the mean reconstruction cosine of each
     round's codes (before its update), so the log shows what every round bought."""
-    if model.config.support != "pursuit":
-        raise ValueError(f"decoder refinement is for pursuit models; this one uses {model.config.support!r}")
     device = model.decoder.device
     if rows.size > MAX_ROWS:
         rows = np.sort(np.random.default_rng(0).choice(rows, MAX_ROWS, replace=False))
     data = np.asarray(x[rows], dtype=np.float32)
     cosines = []
     for round_ in range(rounds):
-        codes = encode(model, data, device=device, show_progress_bar=show_progress_bar)
+        codes = encode(model, data, device=device, show_progress_bar=show_progress_bar, reconstruction=True)
         gram = (codes.T @ codes).toarray().astype(np.float64)
         rhs = np.zeros((model.config.h, model.config.d))
         cos_sum = 0.0
@@ -60,7 +58,9 @@ def refine_decoder(
         cosines.append(cos_sum / data.shape[0])
         used = np.diag(gram) > 0
         gram[np.diag_indices_from(gram)] += RIDGE * np.diag(gram)[used].mean()
-        solved = torch.from_numpy(scipy.linalg.solve(gram, rhs, assume_a="pos")).float().to(device)
+        # torch's Cholesky, not scipy.linalg.solve: scipy's bundled OpenBLAS crashed on h=16,384 systems here.
+        factor = torch.linalg.cholesky(torch.from_numpy(gram))
+        solved = torch.cholesky_solve(torch.from_numpy(rhs), factor).float().to(device)
         used_rows = torch.from_numpy(used).to(device)
         model.decoder[used_rows] = solved[used_rows]
         model.unit_norm_decoder_()

@@ -68,6 +68,7 @@ def encode(
     k: int | None = None,
     value_dtype: str = "float32",
     show_progress_bar: bool | None = None,
+    reconstruction: bool = False,
 ) -> sp.csr_matrix:
     """Encode rows of `x [n, d]` into CSR `[n, h]` with at most k non-zeros per row.
 
@@ -81,6 +82,8 @@ def encode(
         value_dtype: "float16" rounds values to what a float16 engine field stores, so scores
             computed here match the engine's; the CSR itself stays float32 (scipy has no float16).
         show_progress_bar: None shows it at log level INFO or below.
+        reconstruction: return the codes whose decode rebuilds the inputs (before the
+            `cosine_values` scaling of stored codes): what decoder refits and `model.decode` take.
 
     Returns:
         `scipy.sparse.csr_matrix [n, h]`, float32 values, int32 indices, sorted per row; zeros (a
@@ -105,7 +108,8 @@ def encode(
         for start, xb in _batches(x, batch_size, device):
             for lo in range(0, xb.shape[0], slice_rows):
                 with autocast:
-                    idx, val = model.encode_topk(xb[lo : lo + slice_rows], k)
+                    rows = xb[lo : lo + slice_rows]
+                    idx, val = model.reconstruction_codes(rows, k) if reconstruction else model.encode_topk(rows, k)
                 stop = start + lo + idx.shape[0]
                 indices[start + lo : stop] = idx.cpu().numpy()
                 values[start + lo : stop] = val.float().cpu().numpy()

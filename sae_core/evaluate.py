@@ -24,7 +24,7 @@ import numpy as np
 from saevdb.sae_core.baselines import BASELINES
 from saevdb.sae_core.decode import rerank_candidates
 from saevdb.sae_core.encode import encode
-from saevdb.sae_core.metrics import ndcg_at, recall_at
+from saevdb.sae_core.metrics import coverage_at, ndcg_at, recall_at
 from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.quantize import stored_uint8
 from saevdb.sae_core.query import QUERY_MODES, default_query_k, query_vectors
@@ -42,7 +42,7 @@ indices, a non-zero costs 3 bytes instead of float16's 4."""
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """What to measure. `query_k=None` means `default_query_k` (4k, or k for symmetric queries);
+    """What to measure. `query_k=None` means `default_query_k` (h, or k for symmetric queries);
     `rerank=0` turns re-ranking off. `query_mode` (with its re-ranked variant when `rerank`) gives
     the report's headline figures."""
 
@@ -69,6 +69,7 @@ def _scores(truth: np.ndarray, found: np.ndarray) -> dict[str, float]:
         "recall_at_1": recall_at(truth, found, 1),
         "recall_at_10": recall_at(truth, found, 10),
         "recall_at_100": recall_at(truth, found, min(DEPTH, found.shape[1])),
+        "top10_in_100": coverage_at(truth, found, 10, DEPTH),
         "ndcg_at_10": ndcg_at(truth, found, 10),
     }
 

@@ -11,6 +11,13 @@ def recall_at(truth: np.ndarray, found: np.ndarray, k: int) -> float:
     return float(np.mean(hits) / k)
 
 
+def coverage_at(truth: np.ndarray, found: np.ndarray, k: int, depth: int) -> float:
+    """Mean |truth[:k] ∩ found[:depth]| / k: the share of the true top-k among the first `depth`
+    candidates, what a second stage that rescores `depth` candidates exactly can recover."""
+    hits = [len(np.intersect1d(t[:k], f[:depth], assume_unique=True)) for t, f in zip(truth, found, strict=True)]
+    return float(np.mean(hits) / k)
+
+
 def ndcg_at(truth: np.ndarray, found: np.ndarray, k: int) -> float:
     """nDCG@k with graded relevance from the exact ranking: the i-th true neighbour has gain
     `k - i`, so swapping close neighbours costs little and missing the nearest costs most."""

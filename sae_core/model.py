@@ -4,8 +4,10 @@
     x̂ = W_decᵀ z + b_pre,                   rows of W_dec have unit norm
 
 With `config.refit` the values of the k chosen latents are then set by least squares
-(`sae_core.refit`), so the same k (index, value) pairs rebuild x̄ as closely as they can.
-Only the k (index, value) pairs of z are stored; an engine scores them by inner product.
+(`sae_core.refit`), so the same k (index, value) pairs rebuild x̄ as closely as they can; with
+`config.shortlist` > 1 least squares also chooses the k among the encoder's best (`sae_core.shortlist`).
+Only the k (index, value) pairs of z are stored; an engine scores them by inner product, and with
+`config.cosine_values` the stored values are z/|x̂|, so that score estimates a cosine.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.losses import sparse_decode
 from saevdb.sae_core.pursuit import pursuit_codes
 from saevdb.sae_core.refit import iterative_least_squares_values
+from saevdb.sae_core.shortlist import shortlist_codes
 from saevdb.sae_core.topk import topk_codes
 
 
@@ -43,21 +47,30 @@ class SparseAutoencoder(nn.Module):
         """`[n, d]` → `[n, d]` unit rows when the config asks for them."""
         return F.normalize(x, dim=-1) if self.config.normalize else x
 
-    def encode_topk(self, x: torch.Tensor, k: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """`[n, d]` → `(indices [n, k], values [n, k])`, the form that is stored: TopK chooses the
-        latents, then (with `config.refit`) least squares sets their values; or, with
+    def reconstruction_codes(self, x: torch.Tensor, k: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """`[n, d]` → `(indices [n, k], values [n, k])` whose decode `Σ values · W_dec[indices] + b_pre`
+        rebuilds x̄: TopK chooses the latents (from a least-squares shortlist when
+        `config.shortlist` > 1), then (with `config.refit`) least squares sets their values; or, with
         `config.support == "pursuit"`, matching pursuit chooses them and sets their values."""
-        xn = self.preprocess(x)
-        if self.config.support == "pursuit":
-            return pursuit_codes(
-                xn - self.pre_bias, self.decoder, k or self.config.k, self.config.signed, self.config.pursuit_steps
-            )
-        pre = self.encoder(xn - self.pre_bias)
-        idx, values = topk_codes(pre, k or self.config.k, self.config.signed)
-        if self.config.refit:
-            values = iterative_least_squares_values(
-                idx, xn - self.pre_bias, self.decoder, values, nonneg=not self.config.signed
-            )
+        cfg, k = self.config, k or self.config.k
+        target = self.preprocess(x) - self.pre_bias
+        if cfg.support == "pursuit":
+            return pursuit_codes(target, self.decoder, k, cfg.signed, cfg.pursuit_steps)
+        pre = self.encoder(target)
+        if cfg.shortlist > 1:
+            return shortlist_codes(pre, target, self.decoder, k, cfg.shortlist, cfg.signed)
+        idx, values = topk_codes(pre, k, cfg.signed)
+        if cfg.refit:
+            values = iterative_least_squares_values(idx, target, self.decoder, values, nonneg=not cfg.signed)
+        return idx, values
+
+    def encode_topk(self, x: torch.Tensor, k: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """`[n, d]` → `(indices [n, k], values [n, k])` in the form that is stored: the reconstruction
+        codes, with `config.cosine_values` divided by |x̂| (one sparse decode per row, k·d)."""
+        idx, values = self.reconstruction_codes(x, k)
+        if self.config.cosine_values:
+            length = sparse_decode(idx, values.to(self.decoder.dtype), self.decoder, self.pre_bias).norm(dim=-1)
+            values = values / length.clamp_min(1e-12).unsqueeze(-1).to(values.dtype)
         return idx, values
 
     def encode(self, x: torch.Tensor, k: int | None = None) -> torch.Tensor:
@@ -66,15 +79,17 @@ class SparseAutoencoder(nn.Module):
         return torch.zeros(x.shape[0], self.config.h, dtype=values.dtype, device=x.device).scatter_(-1, idx, values)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """`[n, h]` codes → `[n, d]` reconstructions of the unit-length inputs."""
+        """`[n, h]` reconstruction codes → `[n, d]` reconstructions of the unit-length inputs."""
         return z @ self.decoder + self.pre_bias
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """`[n, d]` → `(codes [n, h], reconstructions [n, d])`."""
-        z = self.encode(x)
+        """`[n, d]` → `(reconstruction codes [n, h], reconstructions [n, d])`."""
+        idx, values = self.reconstruction_codes(x)
+        z = torch.zeros(x.shape[0], self.config.h, dtype=values.dtype, device=x.device).scatter_(-1, idx, values)
         return z, self.decode(z)
 
     def project_query(self, q: torch.Tensor) -> torch.Tensor:
         """`[n, d]` queries → `[n, h]` weights `W_dec q̄`, whose inner product with a code z equals
-        `q̄ · x̂ - q̄ · b_pre`: items are ranked by their reconstructions (the asymmetric mode)."""
+        `q̄ · (x̂ - b_pre)`, divided by |x̂| for `cosine_values` codes: items are ranked by their
+        reconstructions (the asymmetric mode)."""
         return self.preprocess(q) @ self.decoder.T

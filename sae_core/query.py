@@ -20,17 +20,19 @@ from saevdb.sae_core.validation import check_embeddings
 
 QUERY_MODES = ("symmetric", "asymmetric", "asymmetric_nonneg")
 
-QUERY_K_FACTOR = 4
-"""Default query non-zeros per stored non-zero. A query is not stored, so only search time pays for
-more of its weights: the engine's inner product with the k_q largest weights of `W_dec q̄` comes
-closer to scoring every item by its reconstruction as k_q grows (the README's benchmarks measure
-k_q = k against 4k)."""
-
 
 def default_query_k(config: SAEConfig, mode: str = "asymmetric_nonneg") -> int:
-    """Non-zeros per query when the caller names none: `QUERY_K_FACTOR × k` (at most h) for the
-    asymmetric modes; k for a symmetric query, whose own code is what the encoder was trained for."""
-    return config.k if mode == "symmetric" else min(config.h, QUERY_K_FACTOR * config.k)
+    """Non-zeros per query when the caller names none: all h weights of `W_dec q̄` for the
+    asymmetric modes (the positive ones for `asymmetric_nonneg`), k for a symmetric query, whose
+    own code is what the encoder was trained for.
+
+    A query is not stored, so only search time pays for its width. At full width the engine's
+    inner product with a code is `q̄ · (x̂ − b_pre)` (over |x̂| for `cosine_values` codes) for every
+    item: the order the stored codes can give, with nothing lost to truncating the query. Its cost
+    is that the engine walks every posting list the query names, up to all n·k stored entries,
+    so search time grows with n; a smaller `query_k` walks fewer lists and ranks less closely
+    (`benchmarks/query_cost.py` measures both sides)."""
+    return config.k if mode == "symmetric" else config.h
 
 
 def _sparsify(weights: np.ndarray, k: int, nonneg: bool) -> sp.csr_matrix:

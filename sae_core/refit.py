@@ -49,7 +49,10 @@ def least_squares_values(idx: torch.Tensor, target: torch.Tensor, decoder: torch
         for lo in range(0, idx.shape[0], CHUNK):
             # The target rides along as row k + 1, so one batched product gives the Gram matrix and
             # the right-hand side: a separate batched mat-vec cost as much as the Gram itself.
-            rows = torch.cat([decoder[idx[lo : lo + CHUNK]].float(), target[lo : lo + CHUNK].float().unsqueeze(1)], 1)
+            chosen = idx[lo : lo + CHUNK]
+            # index_select's backward is an index_add; fancy indexing's (index_put) runs serially on CPU.
+            gathered = decoder.index_select(0, chosen.reshape(-1)).view(*chosen.shape, -1)
+            rows = torch.cat([gathered.float(), target[lo : lo + CHUNK].float().unsqueeze(1)], 1)
             products = rows[:, :k] @ rows.transpose(1, 2)  # [chunk, k, k + 1]
             factor, _ = torch.linalg.cholesky_ex(products[:, :, :k] + ridge)  # SPD thanks to the ridge
             parts.append(torch.cholesky_solve(products[:, :, k:], factor).squeeze(-1))

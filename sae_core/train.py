@@ -40,7 +40,7 @@ class TrainConfig:
     auxk_weight: float = 1 / 32  # weight of AuxK, which revives dead latents
     k_aux: int = 256  # latents AuxK reconstructs the residual with
     dead_after_samples: int = 200_000  # a latent unused for this many rows counts as dead
-    pursuit_rounds: int = 3  # closed-form decoder refits after SGD, for pursuit models
+    decoder_rounds: int = 3  # closed-form decoder refits to the stored codes after SGD (0: none)
     distill_weight: float = 0.0  # weight of in-batch similarity distillation (0: off)
     teacher_temperature: float = 0.05  # softmax temperature of the dense similarities distilled
     student_temperature: float = 0.05  # softmax temperature of the code similarities
@@ -50,14 +50,14 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a run reports: final mean losses of the last epoch, the dead-latent fraction and, for a
-    pursuit model, the reconstruction cosine of the training rows before each decoder round."""
+    """What a run reports: final mean losses of the last epoch, the dead-latent fraction and the
+    reconstruction cosine of the training rows' codes before each decoder round."""
 
     epochs_run: int
     reconstruction_loss: float
     distill_loss: float
     dead_fraction: float
-    pursuit_cosines: list[float] = field(default_factory=list)
+    decoder_cosines: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -187,14 +187,14 @@ def fit(
     dead = dead_fraction(model, cfg.dead_after_samples)
     # After the last checkpoint: a resumed run repeats these rounds from the same SGD decoder.
     cosines = []
-    if model.config.support == "pursuit" and cfg.pursuit_rounds:
-        cosines = refine_decoder(model, x, rows, cfg.pursuit_rounds, show_progress_bar=show_progress_bar)
+    if cfg.decoder_rounds:
+        cosines = refine_decoder(model, x, rows, cfg.decoder_rounds, show_progress_bar=show_progress_bar)
     return TrainResult(
         epochs_run=cfg.epochs - start_epoch,
         reconstruction_loss=recon_sum / done,
         distill_loss=distill_sum / done,
         dead_fraction=dead,
-        pursuit_cosines=cosines,
+        decoder_cosines=cosines,
     )
 
 

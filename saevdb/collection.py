@@ -32,7 +32,7 @@ class SparseCollection:
         model: the trained SAE.
         device: where encoding runs ("cpu", "cuda").
         query_mode: see `saevdb.sae_core.query`; "asymmetric_nonneg" works on every engine.
-        query_k: non-zeros per query (default: `saevdb.sae_core.query.default_query_k`, 4 × the model's k).
+        query_k: non-zeros per query (default: `saevdb.sae_core.query.default_query_k`, every weight of `W_dec q̄`).
         rerank: fetch this many engine candidates and reorder them by `q̄ · x̂/|x̂|`, the cosine
             with their reconstructions decoded from the stored codes (0: the engine's order). The
             engine's inner product over codes is a coarser score than this cosine, so a deeper

@@ -108,7 +108,7 @@ def test_refine_continues_a_pursuit_model_into_a_new_folder(ws):
     assert (
         saevdb(
             f"train --data {ws}/x.npy --hidden 64 --k 4 --epochs 1 --holdout 100 --train-rows 2000 --support pursuit"
-            f" --pursuit-rounds 1 --out {ws}/pm --quiet"
+            f" --decoder-rounds 1 --out {ws}/pm --quiet"
         )
         == 0
     )
@@ -121,6 +121,6 @@ def test_refine_continues_a_pursuit_model_into_a_new_folder(ws):
     assert (ws / "pm" / "fingerprint.txt").read_text() == before  # the source folder is untouched
 
 
-def test_refine_refuses_a_topk_model_and_writes_nothing(ws, capsys):
-    assert saevdb(f"refine --model {ws}/model --data {ws}/x.npy --rounds 1 --out {ws}/nothing --quiet") == 2
-    assert "for pursuit models" in capsys.readouterr().err and not (ws / "nothing").exists()
+def test_refine_refuses_zero_rounds_and_writes_nothing(ws, capsys):
+    assert saevdb(f"refine --model {ws}/model --data {ws}/x.npy --rounds 0 --out {ws}/nothing --quiet") == 2
+    assert "--rounds 0 must be at least 1" in capsys.readouterr().err and not (ws / "nothing").exists()

@@ -20,7 +20,7 @@ def test_csr_has_at_most_k_positive_entries_per_row(trained, clusters):
     assert codes.indices.dtype == np.int32 and codes.has_sorted_indices
 
 
-@pytest.mark.parametrize("rule", [{"signed": True}, {"refit": False}])
+@pytest.mark.parametrize("rule", [{"signed": True}, {"refit": False, "shortlist": 1}])
 def test_exactly_k_entries_without_clamping(trained, clusters, rule):
     model = SparseAutoencoder(replace(trained.config, **rule))
     model.load_state_dict(trained.state_dict())
@@ -43,11 +43,10 @@ def test_query_k_differs_from_item_k(trained, clusters):
     assert 8 < np.diff(codes.indptr).max() <= 20
 
 
-def test_default_query_k_is_wider_for_asymmetric_queries(trained):
+def test_default_query_k_is_full_width_for_asymmetric_queries(trained):
     cfg = trained.config
-    assert default_query_k(cfg, "asymmetric_nonneg") == default_query_k(cfg, "asymmetric") == 4 * cfg.k
+    assert default_query_k(cfg, "asymmetric_nonneg") == default_query_k(cfg, "asymmetric") == cfg.h
     assert default_query_k(cfg, "symmetric") == cfg.k
-    assert default_query_k(replace(cfg, h=2 * cfg.k)) == 2 * cfg.k  # never beyond h
 
 
 def test_float16_values_are_rounded_like_the_engine_stores_them(trained, clusters):

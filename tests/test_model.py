@@ -56,6 +56,9 @@ def test_query_projection_ranks_by_reconstruction(trained, clusters):
         ({"d": 8, "h": 4, "k": 5}, "must not exceed"),
         ({"d": 0, "h": 4, "k": 2}, "positive integer"),
         ({"d": 8, "h": 16, "k": 0}, "positive integer"),
+        ({"d": 8, "h": 16, "k": 2, "shortlist": 0}, "shortlist must be a positive integer"),
+        ({"d": 8, "h": 16, "k": 2, "refit": False}, "needs refit=True"),
+        ({"d": 8, "h": 16, "k": 2, "normalize": False}, "needs normalize=True"),
     ],
 )
 def test_bad_config(kwargs, message):

@@ -68,10 +68,10 @@ def test_training_a_pursuit_model_refits_its_decoder(clusters):
     model, result = build_and_fit(
         clusters,
         SAEConfig(d=32, h=256, k=8, support="pursuit"),
-        TrainConfig(epochs=3, batch_size=256, pursuit_rounds=2),
+        TrainConfig(epochs=3, batch_size=256, decoder_rounds=2),
         show_progress_bar=False,
     )
-    assert len(result.pursuit_cosines) == 2 and result.pursuit_cosines[1] > result.pursuit_cosines[0]
+    assert len(result.decoder_cosines) == 2 and result.decoder_cosines[1] > result.decoder_cosines[0]
     assert torch.allclose(model.decoder.norm(dim=1), torch.ones(256), atol=1e-5)
 
 
@@ -81,6 +81,12 @@ def test_refinement_reads_a_sample_of_many_rows(trained, clusters, monkeypatch):
     assert len(refine_decoder(model, clusters, np.arange(clusters.shape[0]), rounds=1)) == 1
 
 
-def test_refinement_is_for_pursuit_models(trained, clusters):
-    with pytest.raises(ValueError, match="pursuit models"):
-        refine_decoder(trained, clusters, np.arange(10), rounds=1)
+def test_refinement_also_fits_a_topk_decoder_to_its_shortlist_codes(clusters):
+    model, _ = build_and_fit(
+        clusters,
+        SAEConfig(d=32, h=256, k=8),
+        TrainConfig(epochs=3, batch_size=256, decoder_rounds=0),
+        show_progress_bar=False,
+    )
+    cosines = refine_decoder(model, clusters, np.arange(clusters.shape[0]), rounds=2)
+    assert cosines[1] > cosines[0]

@@ -21,6 +21,7 @@ from saevdb.adapters.opensearch.constants import CLIENT_POOL, CLIENT_TIMEOUT_S
 from saevdb.adapters.opensearch.distribution import VERSION, as_root, ensure_distribution, java_home
 
 HEAP = "512m"
+MAX_CLAUSES = 65_536  # the widest query: one clause per latent at h = 65,536 (uint16 indices)
 # Lucene file extensions (segment files are named `_<seg>[_<Format>_<n>].<ext>`) by what they hold.
 POSTINGS = {".doc", ".pos", ".pay", ".tim", ".tip", ".tmd", ".psm"}  # terms and postings: rank_features, _id
 GRAPH = {".vex", ".vem"}  # HNSW links and their metadata
@@ -94,6 +95,8 @@ class OpenSearchNode(LocalEngine):
                     "discovery.type: single-node",
                     # A nearly full shared disk must not turn test indices read-only.
                     "cluster.routing.allocation.disk.threshold_enabled: false",
+                    # A full-width query is one rank_feature clause per latent (up to h); Lucene's default cap is 1,024.
+                    f"indices.query.bool.max_clause_count: {MAX_CLAUSES}",
                     "",
                 ]
             )

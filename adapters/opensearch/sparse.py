@@ -274,6 +274,11 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
         hits = []
         for response in self.client.msearch(body=body)["responses"]:
             if "error" in response:
+                if "too_many_clauses" in str(response["error"]) or "maxClauseCount" in str(response["error"]):
+                    raise UnsupportedFeatureError(
+                        f"OpenSearch refused a query of {queries.getnnz(axis=1).max()} rank_feature clauses: raise"
+                        " indices.query.bool.max_clause_count on the cluster, or pass a smaller query_k"
+                    )
                 raise RuntimeError(f"OpenSearch search failed: {response['error']}")
             score = (lambda s: s) if dense is None else cosine
             hits.append([(int(hit["_id"]), score(hit["_score"])) for hit in response["hits"]["hits"]])

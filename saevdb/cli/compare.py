@@ -52,7 +52,12 @@ def add_parser(sub) -> None:
         default="all",
         help="built-in methods to run, comma-separated as the report names them ('all', or 'none')",
     )
-    c.add_argument("--query-k", type=int, default=None, help="non-zeros per query (default: 4 x the model's k)")
+    c.add_argument(
+        "--query-k",
+        type=int,
+        default=None,
+        help="non-zeros per query (default: all h weights of W_dec q; fewer search faster and rank less closely)",
+    )
     c.add_argument("--clients", type=int, default=4, help="concurrent clients for the second QPS figure")
     c.add_argument("--seed", type=int, default=0, help="query / database sample seed")
     c.add_argument("--plot", type=Path, default=None, help="write recall vs RAM to provision (and QPS) as PNG")

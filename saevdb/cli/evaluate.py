@@ -27,7 +27,12 @@ def add_parser(sub) -> None:
     )
     v.add_argument("--support", choices=SUPPORTS, default=None, help="override the model's rule: " + SUPPORT_HELP)
     v.add_argument("--pursuit-steps", type=int, default=None, help="override the model's: " + PURSUIT_STEPS_HELP)
-    v.add_argument("--query-k", type=int, default=None, help="non-zeros per query (default: 4 x the model's k)")
+    v.add_argument(
+        "--query-k",
+        type=int,
+        default=None,
+        help="non-zeros per query (default: all h weights of W_dec q; fewer search faster and rank less closely)",
+    )
     v.add_argument("--rerank", type=int, default=100, help="re-rank this many candidates by cosine to x̂ (0: off)")
     v.add_argument(
         "--value-dtype",

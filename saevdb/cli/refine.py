@@ -1,4 +1,4 @@
-"""`saevdb refine`: more closed-form decoder rounds for a trained pursuit model, as a new model folder."""
+"""`saevdb refine`: more closed-form decoder rounds for a trained model, as a new model folder."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from saevdb.sae_core.model_files import fingerprint, load_model, load_training_r
 
 
 def add_parser(sub) -> None:
-    r = sub.add_parser("refine", help="more closed-form decoder rounds for a trained pursuit model")
-    r.add_argument("--model", type=Path, required=True, help="a model folder trained with --support pursuit")
+    r = sub.add_parser("refine", help="more closed-form decoder rounds for a trained model")
+    r.add_argument("--model", type=Path, required=True, help="a trained model folder")
     r.add_argument("--data", required=True, help=DATA_HELP)
-    r.add_argument("--rounds", type=int, required=True, help="decoder rounds, each one pursuit pass over the rows")
+    r.add_argument("--rounds", type=int, required=True, help="decoder rounds, each one encoding pass over the rows")
     r.add_argument("--pursuit-steps", type=int, default=None, help="change the model's: " + PURSUIT_STEPS_HELP)
     r.add_argument("--out", type=Path, required=True, help="new model folder (its fingerprint differs)")
     add_output_options(r)

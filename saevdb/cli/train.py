@@ -29,7 +29,21 @@ def add_parser(sub) -> None:
     t.add_argument(
         "--no-refit",
         action="store_true",
-        help="keep the encoder's own values instead of least squares: a little faster to encode, less close",
+        help="keep the encoder's own values instead of least squares: a little faster to encode, less close"
+        " (implies --shortlist 1)",
+    )
+    t.add_argument(
+        "--shortlist",
+        type=int,
+        default=None,
+        help=f"least squares picks the k latents among the encoder's shortlist x k best (1: plain TopK;"
+        f" default {SAEConfig.shortlist}, or 1 with --no-refit)",
+    )
+    t.add_argument(
+        "--raw-values",
+        action="store_true",
+        help="store least-squares values as they are; by default they are divided by |x̂| so that the"
+        " engine's inner product estimates a cosine",
     )
     t.add_argument("--support", choices=SUPPORTS, default="topk", help=SUPPORT_HELP)
     t.add_argument("--pursuit-steps", type=int, default=SAEConfig.pursuit_steps, help=PURSUIT_STEPS_HELP)
@@ -49,6 +63,8 @@ def run(args: argparse.Namespace) -> dict:
         k=args.k,
         signed=args.signed,
         refit=not args.no_refit,
+        shortlist=args.shortlist or (1 if args.no_refit else SAEConfig.shortlist),
+        cosine_values=not args.raw_values,
         support=args.support,
         pursuit_steps=args.pursuit_steps,
     )

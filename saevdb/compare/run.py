@@ -52,7 +52,7 @@ class CompareConfig:
         top_k: results per query (recall@10 reads the first 10).
         rerank: client re-rank depth of the codes-only build (0: engine order only).
         depths: two-stage depths (codes' candidates re-scored with the originals in the engine).
-        query_k: non-zeros per query (default: 4 × the model's k).
+        query_k: non-zeros per query (default: the model's h, every weight of `W_dec q̄`).
         clients: threads for the concurrent QPS figure.
         batch_size: vectors per upsert.
         methods: built-in methods to run (their `DenseOption.method`), None for all, () for none.
