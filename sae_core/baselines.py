@@ -8,12 +8,33 @@ approximates cosine similarity.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import faiss
 import numpy as np
 
+logger = logging.getLogger(__name__)
+
 Baseline = Callable[[np.ndarray, np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray, int]]
+
+
+def _trained_pq(train: np.ndarray, m: int, nbits: int) -> faiss.ProductQuantizer:
+    """A faiss PQ trained on `train`. faiss's k-means warns once per sub-quantizer (m times) when it
+    has fewer than 39 rows per centroid; small data sets (MovieLens' 9k items) always do, so that
+    is said once here and faiss is told the rows are what there is."""
+    pq = faiss.ProductQuantizer(train.shape[1], m, nbits)
+    advised = pq.cp.min_points_per_centroid * (1 << nbits)
+    if train.shape[0] < advised:
+        logger.info(
+            "PQ: %d training rows for %d centroids per sub-space (faiss advises %d)",
+            train.shape[0],
+            1 << nbits,
+            advised,
+        )
+        pq.cp.min_points_per_centroid = 1
+    pq.train(train)
+    return pq
 
 
 def _pca(train: np.ndarray, dims: int) -> faiss.PCAMatrix:
@@ -68,8 +89,7 @@ def product_quantization(train, database, queries, budget):
     asymmetric distance (raw query against decoded items), as IndexPQ scores them."""
     d = train.shape[1]
     m = max(x for x in range(1, min(budget, d) + 1) if d % x == 0)
-    pq = faiss.ProductQuantizer(d, m, 8)
-    pq.train(train)
+    pq = _trained_pq(train, m, 8)
     return pq.decode(pq.compute_codes(database)), queries, m
 
 
@@ -84,8 +104,7 @@ def rotation_scalar(train, database, queries, budget):
     bits = int(np.clip(8 * budget // d, 1, 8))
     rotation = faiss.RandomRotationMatrix(d, d)
     rotation.init(0)
-    pq = faiss.ProductQuantizer(d, d, bits)
-    pq.train(rotation.apply(train))
+    pq = _trained_pq(rotation.apply(train), d, bits)
     decoded = pq.decode(pq.compute_codes(rotation.apply(database)))
     return decoded, rotation.apply(queries), d * bits // 8
 

@@ -1,4 +1,4 @@
-"""`saevdb` command line: train, refine, encode, eval, compare, ingest. Each prints a short summary and, with
+"""`saevdb` command line: advise, train, refine, encode, eval, compare, ingest. Each prints a short summary and, with
 `--json PATH`, writes the full result as JSON."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import sys
 
 from simple_parsing import ArgumentParser, DashVariant
 
-from saevdb.cli import compare, encode, evaluate, ingest, refine, train
+from saevdb.cli import advise, compare, encode, evaluate, ingest, refine, train
 
-COMMANDS = (train, refine, encode, evaluate, compare, ingest)
+COMMANDS = (advise, train, refine, encode, evaluate, compare, ingest)
 
 
 def build_parser() -> ArgumentParser:

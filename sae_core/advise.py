@@ -1,0 +1,175 @@
+"""Choose a code shape for a byte budget from a short measured sweep on a sample of the user's rows.
+
+For a budget of B bytes per vector and the value types the engine stores, each candidate shape is
+(h, k, value type) with k = ⌊B / (2 + value bytes)⌋ (uint16 indices). Each is trained briefly on the
+sample and measured as the engine ranks it: exact inner product of the stored codes with full-width
+query weights — the engine order, no client work — and the share of the true top-10 within its
+top-100, what a rescoring second stage can recover. Beside them, the dense baselines a user would
+switch on instead, at the same bytes: PQ, a rotation with per-coordinate scalar quantization (the
+engines' TurboQuant-like options) and 1-bit signs. For the shape that ranks best the narrowest query
+within `QUERY_TOLERANCE` of full width is chosen: search time grows with the query's width.
+
+The verdict compares the best shape's engine order with the best baseline's recall at equal bytes.
+Absolute figures are those of a database the size of the sample (recall falls as n grows, for every
+method alike) and of a short schedule (a full run trains longer); what the sweep decides is the order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from saevdb.sae_core.config import SAEConfig
+from saevdb.sae_core.encode import encode
+from saevdb.sae_core.evaluate import DEPTH, VALUE_BYTES, EvalConfig, bytes_per_vector, evaluate
+from saevdb.sae_core.metrics import coverage_at, recall_at
+from saevdb.sae_core.quantize import stored_uint8
+from saevdb.sae_core.query import query_vectors
+from saevdb.sae_core.search import exact_topk
+from saevdb.sae_core.train import TrainConfig, build_and_fit
+from saevdb.sae_core.validation import check_embeddings
+
+logger = logging.getLogger(__name__)
+
+BUILTIN_BASELINES = ("product_quantization", "rotation_scalar", "sign_1bit")
+"""What an engine offers instead at the same bytes, without rescoring (Qdrant's PQ, TurboQuant, binary)."""
+
+QUERY_TOLERANCE = 0.01
+"""The chosen query width is the narrowest whose recall@10 is within this of full width."""
+
+MIN_ROWS = 2_000
+
+
+@dataclass(frozen=True)
+class Shape:
+    h: int
+    k: int
+    value_dtype: str
+
+
+def shapes_for_budget(budget: int, value_dtypes: tuple[str, ...], hiddens: tuple[int, ...]) -> list[Shape]:
+    """Every (h, k, value type) that fills `budget` bytes per vector with uint16 indices."""
+    shapes = []
+    for dtype in value_dtypes:
+        if dtype not in VALUE_BYTES:
+            raise ValueError(f"value type must be one of {sorted(VALUE_BYTES)}, got {dtype!r}")
+        k = budget // (2 + VALUE_BYTES[dtype])
+        shapes += [Shape(h, k, dtype) for h in hiddens if 0 < k <= h <= 65536]
+    if not shapes:
+        raise ValueError(f"a budget of {budget} B per vector holds no code: each non-zero costs at least 3 B")
+    return shapes
+
+
+def _engine_order(model, database, queries, query_rows, truth, dtype: str, widths) -> dict[int, dict]:
+    """Recall@10 and top-10-in-100 of the engine's order for each query width."""
+    codes = encode(model, database, value_dtype="float32" if dtype == "uint8" else dtype, show_progress_bar=False)
+    if dtype == "uint8":
+        codes = stored_uint8(codes)
+    out = {}
+    for width in widths:
+        found, _ = exact_topk(
+            query_vectors(model, queries, "asymmetric_nonneg", width), codes, DEPTH, exclude=query_rows
+        )
+        out[width] = {"recall_at_10": recall_at(truth, found, 10), "top10_in_100": coverage_at(truth, found, 10, DEPTH)}
+    return out
+
+
+def advise(
+    x: np.ndarray,
+    budget: int,
+    value_dtypes: tuple[str, ...] = ("uint8", "float16"),
+    hiddens: tuple[int, ...] = (4096, 16384),
+    sample: int = 20_000,
+    queries: int = 500,
+    train: TrainConfig | None = None,
+    seed: int = 0,
+) -> dict:
+    """Sweep the shapes for `budget` on a seeded sample of `x [n, d]`; returns the report (see CLI).
+
+    Args:
+        x: the user's vectors (any float dtype; memory-mapped is fine).
+        budget: bytes per stored vector.
+        value_dtypes: the value types the target engine stores (its registry entry's precisions).
+        hiddens: latent widths to try.
+        sample: rows sampled as the database; `queries` of them are held out of training.
+        train: the schedule for every candidate (default: 5 epochs, the rest as `TrainConfig`).
+    """
+    x = check_embeddings(x, name="advice data")
+    n, d = x.shape
+    if n < MIN_ROWS:
+        raise ValueError(f"advice needs at least {MIN_ROWS} rows to measure on; the data has {n}")
+    if not 0 < queries < min(sample, n) // 2:
+        raise ValueError(f"--queries {queries} must be below half the sample ({min(sample, n)} rows)")
+    shapes = shapes_for_budget(budget, value_dtypes, hiddens)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, min(sample, n), replace=False))
+    database = np.asarray(x[rows], dtype=np.float32)
+    database /= np.maximum(np.linalg.norm(database, axis=1, keepdims=True), 1e-12)
+    query_rows = np.sort(rng.choice(rows.size, queries, replace=False))
+    train_rows = np.setdiff1d(np.arange(rows.size), query_rows)
+    schedule = train or TrainConfig(epochs=5, seed=seed)
+    truth, _ = exact_topk(database[query_rows], database, DEPTH, exclude=query_rows)
+    candidates = []
+    for shape in shapes:
+        start = time.perf_counter()
+        cfg = SAEConfig(d=d, h=shape.h, k=shape.k)
+        model, _ = build_and_fit(database, cfg, schedule, rows=train_rows, show_progress_bar=False)
+        seconds = time.perf_counter() - start
+        measured = _engine_order(model, database, database[query_rows], query_rows, truth, shape.value_dtype, [shape.h])
+        candidates.append(
+            {
+                **shape.__dict__,
+                "bytes": bytes_per_vector(shape.k, shape.h, shape.value_dtype),
+                "train_seconds": seconds,
+                **measured[shape.h],
+                "model": model,
+            }
+        )
+        logger.info(
+            "h=%d k=%d %s: engine order %.3f", shape.h, shape.k, shape.value_dtype, candidates[-1]["recall_at_10"]
+        )
+    best = max(candidates, key=lambda c: c["recall_at_10"])
+    widths = sorted({w for w in (4 * best["k"], 16 * best["k"], 64 * best["k"]) if w < best["h"]} | {best["h"]})
+    by_width = _engine_order(
+        best["model"], database, database[query_rows], query_rows, truth, best["value_dtype"], widths
+    )
+    full = by_width[best["h"]]["recall_at_10"]
+    query_k = min(w for w in widths if by_width[w]["recall_at_10"] >= full - QUERY_TOLERANCE)
+    report = evaluate(
+        best["model"],
+        database,
+        query_rows,
+        train_rows,
+        EvalConfig(rerank=0, value_dtype=best["value_dtype"], baselines=BUILTIN_BASELINES),
+    )
+    baselines = report["baselines"]
+    rival_name, rival = max(baselines.items(), key=lambda kv: kv[1]["recall_at_10"])
+    worth = best["recall_at_10"] > rival["recall_at_10"]
+    for c in candidates:
+        c.pop("model")
+    chosen = {k: best[k] for k in ("h", "k", "value_dtype", "bytes", "recall_at_10", "top10_in_100")}
+    return {
+        "budget": budget,
+        "rows": int(n),
+        "sample_rows": int(rows.size),
+        "queries": int(queries),
+        "epochs": schedule.epochs,
+        "candidates": candidates,
+        "query_widths": {str(w): v for w, v in by_width.items()},
+        "chosen": {**chosen, "query_k": int(query_k)},
+        "baselines": baselines,
+        "codes_worth_it": bool(worth),
+        "verdict": (
+            f"codes h={best['h']} k={best['k']} {best['value_dtype']} ({best['bytes']} B): engine order"
+            f" {best['recall_at_10']:.3f} against {rival_name} {rival['recall_at_10']:.3f}"
+            f" ({rival['bytes_per_vector']} B) — "
+            + (
+                "the codes are worth it at this budget"
+                if worth
+                else "not worth it on this data at this budget: switch on the engine's own quantization instead"
+            )
+        ),
+    }

@@ -1,0 +1,70 @@
+"""`saevdb advise`: the shapes a budget allows, the measured sweep, and its refusals."""
+
+import json
+import shlex
+
+import numpy as np
+import pytest
+
+from saevdb.cli import main
+from saevdb.cli.advise import value_dtypes
+from saevdb.sae_core.advise import Shape, advise, shapes_for_budget
+from saevdb.sae_core.train import TrainConfig
+
+QUICK = {"hiddens": (64, 128), "sample": 2500, "queries": 100, "train": TrainConfig(epochs=1, batch_size=256)}
+
+
+def test_shapes_fill_the_budget_with_uint16_indices():
+    assert shapes_for_budget(128, ("uint8", "float16"), (4096,)) == [
+        Shape(4096, 42, "uint8"),
+        Shape(4096, 32, "float16"),
+    ]
+    assert shapes_for_budget(128, ("float32",), (16, 4096)) == [Shape(4096, 21, "float32")]  # k > h is skipped
+
+
+@pytest.mark.parametrize(
+    "budget, dtypes, message", [(2, ("uint8",), "holds no code"), (64, ("int4",), "value type must be one of")]
+)
+def test_impossible_shapes_are_refused(budget, dtypes, message):
+    with pytest.raises(ValueError, match=message):
+        shapes_for_budget(budget, dtypes, (4096,))
+
+
+def test_engines_without_narrow_values_get_float32():
+    assert value_dtypes("qdrant") == ("float16", "uint8") and value_dtypes("milvus") == ("float32",)
+
+
+def test_the_sweep_reports_every_shape_and_a_verdict_and_repeats_with_a_seed(clusters):
+    report = advise(clusters, 24, **QUICK)
+    assert [(c["h"], c["k"], c["value_dtype"]) for c in report["candidates"]] == [
+        (64, 8, "uint8"),
+        (128, 8, "uint8"),
+        (64, 6, "float16"),
+        (128, 6, "float16"),
+    ]
+    chosen = report["chosen"]
+    assert chosen["recall_at_10"] == max(c["recall_at_10"] for c in report["candidates"])
+    assert chosen["query_k"] <= chosen["h"] and str(chosen["h"]) in report["query_widths"]
+    assert set(report["baselines"]) == {"product_quantization", "rotation_scalar", "sign_1bit"}
+    assert report["codes_worth_it"] == (
+        chosen["recall_at_10"] > max(b["recall_at_10"] for b in report["baselines"].values())
+    )
+    again = advise(clusters, 24, **QUICK)
+    assert [c["recall_at_10"] for c in again["candidates"]] == [c["recall_at_10"] for c in report["candidates"]]
+
+
+def test_too_little_data_is_refused(clusters):
+    with pytest.raises(ValueError, match="at least 2000 rows"):
+        advise(clusters[:1000], 24, **QUICK)
+    with pytest.raises(ValueError, match="below half the sample"):
+        advise(clusters, 24, **{**QUICK, "queries": 2000})
+
+
+def test_cli_writes_the_report_or_one_error_and_nothing(clusters, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", clusters)
+    base = f"advise --data {tmp_path}/x.npy --hidden 64 --sample 2500 --queries 100 --epochs 1 --quiet"
+    assert main(shlex.split(f"{base} --budget 2 --json {tmp_path}/bad.json")) == 2
+    assert "holds no code" in capsys.readouterr().err and not (tmp_path / "bad.json").exists()
+    assert main(shlex.split(f"{base} --budget 24 --json {tmp_path}/advice.json")) == 0
+    assert "engine order" in capsys.readouterr().out
+    assert json.loads((tmp_path / "advice.json").read_text())["budget"] == 24
