@@ -47,10 +47,17 @@ def main() -> None:
         help="least-squares values (the default model) or the encoder's own",
     )
     parser.add_argument("--support", choices=SUPPORTS, default="topk", help="how codes choose their latents")
+    parser.add_argument(
+        "--shortlist",
+        type=int,
+        default=None,
+        help=f"TopK shortlist factor (default {SAEConfig.shortlist}; 1 without refit)",
+    )
     args = parser.parse_args()
     dtype = None if args.dtype == "float32" else getattr(torch, args.dtype)
     x = np.random.default_rng(0).standard_normal((args.rows, args.d)).astype(np.float32)
-    sae = SAEConfig(d=args.d, h=args.hidden, k=args.k, refit=args.refit, support=args.support)
+    shortlist = args.shortlist or (SAEConfig.shortlist if args.refit else 1)
+    sae = SAEConfig(d=args.d, h=args.hidden, k=args.k, refit=args.refit, support=args.support, shortlist=shortlist)
     model = SparseAutoencoder(sae).to(args.device)
     weight = model.encoder.weight.detach()
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
@@ -79,6 +86,8 @@ def main() -> None:
         "k": args.k,
         "refit": args.refit,
         "support": args.support,
+        "shortlist": shortlist,
+        "cosine_values": sae.cosine_values,
         "torch_threads": torch.get_num_threads(),
         "encode_rows_per_s": round(args.rows / med["encode"]),
         "matmul_rows_per_s": round(args.rows / med["matmul"]),

@@ -17,15 +17,20 @@ def rerank_vectors(model: SparseAutoencoder, codes: sp.csr_matrix) -> np.ndarray
     For a model of unit-length inputs these are the reconstructions' directions. Least-squares
     values make x̂ the input's projection onto its k decoder rows, so |x̂| is about cos(x, x̂): scored
     as is, an item rebuilt less closely ranks lower for that alone, though its true cosine with the
-    query is no smaller. Dividing by |x̂| removes that bias. `cosine_values` codes were divided by
-    |x̂| when stored, so their vectors are `z W_dec` as they are: the re-rank then scores what the
-    engine scores at full query width. A model of raw inputs, whose lengths carry meaning, keeps x̂.
+    query is no smaller. Dividing by |x̂| removes that bias. A model of raw inputs, whose lengths
+    carry meaning, keeps x̂ as is.
+
+    `cosine_values` codes were divided by |x̂| when stored, so their vectors are `z W_dec =
+    (x̂ − b_pre)/|x̂|` as they are: the re-rank scores `q̄ · (x̂ − b_pre)/|x̂|`, what the engine scores
+    at full query width with signed weights. (x̂/|x̂| itself cannot be recovered from them in general:
+    where |x̂ − b_pre| > |x̂| two lengths fit the same vector.)
     """
     decoder = model.decoder.detach().cpu().numpy()
     product = np.asarray(codes @ decoder, dtype=np.float32)
     if model.config.cosine_values:
         return product
-    x_hat = product + model.pre_bias.detach().cpu().numpy()
+    bias = model.pre_bias.detach().cpu().numpy()
+    x_hat = product + bias
     if model.config.normalize:
         x_hat /= np.maximum(np.linalg.norm(x_hat, axis=1, keepdims=True), 1e-12)
     return x_hat

@@ -33,11 +33,14 @@ class SparseCollection:
         device: where encoding runs ("cpu", "cuda").
         query_mode: see `saevdb.sae_core.query`; "asymmetric_nonneg" works on every engine.
         query_k: non-zeros per query (default: `saevdb.sae_core.query.default_query_k`, every weight of `W_dec q̄`).
-        rerank: fetch this many engine candidates and reorder them by `q̄ · x̂/|x̂|`, the cosine
-            with their reconstructions decoded from the stored codes (0: the engine's order). The
-            engine's inner product over codes is a coarser score than this cosine, so a deeper
-            re-rank recovers neighbours the engine ranked low, at one code read per candidate.
-            Default 100, or 0 with `rescore`.
+        rerank: fetch this many engine candidates and reorder them client-side by their score
+            against the full signed `W_dec q̄`, decoded from the stored codes (`sae_core.decode`;
+            0: the engine's order). It
+            recovers what the engine's score loses: a query cut to fewer weights, the negative
+            weights Milvus and OpenSearch drop, raw stored values; one code read per candidate.
+            Default 0 for `cosine_values` models (at full query width the engine already scores
+            that cosine, up to the dropped negative weights) and with `rescore`; 100 for models
+            that store raw values.
         rescore: two-stage search (0: off). The adapter must be built with `originals=True`: `add`
             stores each original vector beside its code (on disk, no graph), and `search` takes the
             engine's top `rescore` by the codes and re-scores them by exact cosine with their
@@ -73,7 +76,7 @@ class SparseCollection:
             raise ValueError("the adapter was built for another model")
         self.adapter, self.model, self.device = adapter, model, device
         self.query_mode, self.query_k, self.batch_size = query_mode, query_k, batch_size
-        self.rerank = (0 if rescore else 100) if rerank is None else rerank
+        self.rerank = (0 if rescore or model.config.cosine_values else 100) if rerank is None else rerank
         self.rescore = rescore
 
     def _check(self, ids: Sequence[int], dense: np.ndarray, payloads: Sequence[dict] | None) -> np.ndarray:

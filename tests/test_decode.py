@@ -19,7 +19,7 @@ def _decoded(model, x):
         return model.decode(torch.from_numpy(codes.toarray())).numpy()
 
 
-def test_cosine_valued_codes_score_the_cosine_with_the_reconstruction(trained, clusters):
+def test_cosine_valued_codes_rerank_by_the_engines_full_width_score(trained, clusters):
     """Stored values are z/|x̂|, so `z_stored · W_dec q̄ = q̄ · (x̂ − b_pre)/|x̂|` for any query."""
     assert trained.config.cosine_values
     vectors = rerank_vectors(trained, encode(trained, clusters[:200], show_progress_bar=False))
