@@ -4,13 +4,17 @@ Engines are started only by `integration_tests/` (its conftest and launchers); `
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
 
 from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.data import synthetic_clusters
+from saevdb.sae_core.encode import encode
 from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.train import TrainConfig, build_and_fit
 
@@ -33,6 +37,30 @@ def trained(clusters) -> SparseAutoencoder:
 @pytest.fixture
 def untrained() -> SparseAutoencoder:
     return SparseAutoencoder(SAEConfig(d=D, h=H, k=K))
+
+
+@pytest.fixture(scope="session")
+def variant():
+    """`variant(model, **config_changes)`: the same weights under a changed config (another code rule)."""
+
+    def make(model: SparseAutoencoder, **changes) -> SparseAutoencoder:
+        other = SparseAutoencoder(dataclasses.replace(model.config, **changes))
+        other.load_state_dict(model.state_dict())
+        return other.eval()
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def reconstruct():
+    """`reconstruct(model, x)`: x̂ `[n, d]` decoded from the model's reconstruction codes of `x`."""
+
+    def run(model: SparseAutoencoder, x: np.ndarray) -> np.ndarray:
+        codes = encode(model, x, show_progress_bar=False, reconstruction=True)
+        with torch.no_grad():
+            return model.decode(torch.from_numpy(codes.toarray())).numpy()
+
+    return run
 
 
 @pytest.fixture

@@ -11,34 +11,26 @@ is listed below; the benchmark that wrote each file is named in its section.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from frontier_tables import cheapest_table, frontier, load_result, markdown_table
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 README = HERE.parent / "README.md"
 BEGIN, END = "<!-- results:headline (benchmarks/make_results.py) -->", "<!-- /results:headline -->"
 CHEAPEST_BEGIN = "<!-- results:cheapest (benchmarks/make_results.py) -->"
 CHEAPEST_END = "<!-- /results:cheapest -->"
-# The comparison against each engine's own compression (`saevdb compare`, every option, one run).
-# A (engine, method) pair's rows come from the last file that measured it. OpenSearch was run again
-# on its own (`--backends opensearch`): in the first run saevdb's OpenSearch builds timed out in the
-# client (its 10 s default, since raised), and the dense options kept the vectors in `_source`, whose
-# pages every hit's fetch reads (they are now kept out, as OpenSearch advises for vector indices).
-FRONTIER = ("compare_wordnet_100k_builtin.json", "compare_wordnet_100k_opensearch.json")
-FRONTIER_CAPTION = (
-    "WordNet–MiniLM, 100,000 random rows as database, 1,000 other random rows as queries, exact cosine "
-    "top-10 as truth; every option in a fresh engine, reopened before its queries; HNSW m=16, "
-    "ef_construct=100, search ef=128 for every graph; saevdb models trained by `compare` on the database "
-    "rows. RAM = RAM to provision per vector (anonymous memory above the empty engine + resident index "
-    "pages after the queries); originals = resident pages of the full-precision vectors read only to rescore"
-)
-
 # (label, results file, key of a summary file's k or None for a single report)
 AT_128_BYTES = [
     (
-        "TopK h=4096 k=32 float16, asymmetric non-negative 4k query, top 100 re-ranked (default)",
+        "TopK h=16384 k=42 uint8, shortlist x2, values over the reconstruction length, "
+        "3 decoder rounds, full-width query (the default rule)",
+        "wordnet_recall_h16384_k42_uint8_shortlist.json",
+        None,
+    ),
+    (
+        "TopK h=4096 k=32 float16, 4k query, top 100 re-ranked (the rule before)",
         "wordnet_recall_h4096.json",
         "32",
     ),
@@ -61,6 +53,7 @@ AT_128_BYTES = [
 ]
 BASELINES = {
     "product_quantization": "product quantisation (faiss PQ, exhaustive)",
+    "rotation_scalar": "rotation + per-coordinate 2-bit (TurboQuant-like)",
     "pca_int8": "PCA + int8",
     "sign_1bit": "1-bit sign (SimHash)",
     "pca_float32": "PCA (float32)",
@@ -68,36 +61,57 @@ BASELINES = {
 }
 
 
-def _load(name: str) -> dict | list:
-    return json.loads((RESULTS / name).read_text())
-
-
 def _report(name: str, k: str | None) -> dict:
-    data = _load(name)
+    data = load_result(name)
     return data[k]["report"] if k is not None else data
 
 
-def _table(head: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    return "\n".join([*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)])
+def _cell(scores: dict, key: str) -> str:
+    return f"{scores[key]:.3f}" if key in scores else ""
 
 
 def at_128_bytes() -> str:
+    """One row per code rule (engine order with signed and non-negative queries, the re-ranked
+    headline, the true top-10's share of the first 100), then the baselines of the newest report and
+    of the h=4096 one (whose PQ fits 128 B exactly)."""
     rows = []
     for label, name, k in AT_128_BYTES:
         report = _report(name, k)
-        engine_order = report["modes"][report["headline_mode"].removesuffix("+rerank")]["recall_at_10"]
-        rows.append([label, report["bytes_per_vector"], f"{report['recall_at_10']:.3f}", f"{engine_order:.3f}", name])
-    baselines = _report("wordnet_recall_h4096.json", "32")["baselines"]
-    for key, label in BASELINES.items():
-        b = baselines[key]
-        rows.append([label, b["bytes_per_vector"], f"{b['recall_at_10']:.3f}", "", "wordnet_recall_h4096.json"])
-    head = ["method", "B/vector", "recall@10", "engine order only", "file"]
-    return _table(head, rows)
+        modes = report["modes"]
+        nonneg = modes["asymmetric_nonneg"]
+        rows.append(
+            [
+                label,
+                report["bytes_per_vector"],
+                _cell(modes["asymmetric"], "recall_at_10"),
+                _cell(nonneg, "recall_at_10"),
+                f"{report['recall_at_10']:.3f}",
+                _cell(nonneg, "top10_in_100"),
+                name,
+            ]
+        )
+    for name, k in (("wordnet_recall_h16384_k42_uint8_shortlist.json", None), ("wordnet_recall_h4096.json", "32")):
+        baselines = _report(name, k)["baselines"]
+        for key, label in BASELINES.items():
+            if key in baselines:
+                b = baselines[key]
+                rows.append(
+                    [label, b["bytes_per_vector"], "", "", f"{b['recall_at_10']:.3f}", _cell(b, "top10_in_100"), name]
+                )
+    head = [
+        "method",
+        "B/vector",
+        "engine order, signed query (Qdrant)",
+        "engine order, non-negative query",
+        "recall@10 (codes: re-ranked)",
+        "top-10 in first 100",
+        "file",
+    ]
+    return markdown_table(head, rows)
 
 
 def curve() -> str:
-    topk, pursuit = _load("wordnet_recall_h4096.json"), _load("wordnet_recall_h4096_pursuit.json")
+    topk, pursuit = load_result("wordnet_recall_h4096.json"), load_result("wordnet_recall_h4096_pursuit.json")
     rows = []
     for k in sorted(topk, key=int):
         report = topk[k]["report"]
@@ -114,84 +128,7 @@ def curve() -> str:
                 f"{base['pca_int8']['recall_at_10']:.3f}",
             ]
         )
-    return _table(["k", "B/vector", "TopK", "pursuit", "PQ", "SimHash", "PCA + int8"], rows)
-
-
-def _fmt(row: dict, key: str, digits: int = 0) -> str:
-    return f"{row[key]:,.{digits}f}"
-
-
-def _frontier_report() -> dict:
-    """One report: each (engine, method)'s rows from the last of `FRONTIER` that ran it, and the
-    frontier summary recomputed over the rows kept."""
-    from saevdb.compare.frontier import summary
-
-    merged: dict = {"engines": {}, "rows": [], "files": {}}
-    for name in FRONTIER:
-        if not (RESULTS / name).is_file():
-            continue
-        report = _load(name)
-        ran = {(r["backend"], r["method"]) for r in report["rows"]}
-        merged["rows"] = [r for r in merged["rows"] if (r["backend"], r["method"]) not in ran]
-        merged["rows"] += report["rows"]
-        for backend, engine in report["engines"].items():
-            merged["engines"][backend] = engine
-            merged["files"].setdefault(backend, []).append(name)
-    merged["summary"] = {backend: summary(merged["rows"], backend) for backend in merged["engines"]}
-    return merged
-
-
-def frontier() -> str:
-    """Per engine: every measured row, the options not run (why), and the frontier."""
-    report = _frontier_report()
-    parts = []
-    for backend, engine in report["engines"].items():
-        rows = [r for r in report["rows"] if r["backend"] == backend]
-        table = [
-            [
-                r["method"],
-                r["setting"],
-                f"{r['recall_at_10']:.3f}",
-                _fmt(r, "ram_bytes_per_vector"),
-                _fmt(r, "originals_ram_bytes_per_vector"),
-                _fmt(r, "disk_bytes_per_vector"),
-                r["originals_read_per_query"],
-                _fmt(r, "qps"),
-                _fmt(r, "p99_ms", 2),
-                f"{r['ingest_seconds'] + r['optimize_seconds']:,.0f}",
-            ]
-            for r in rows
-            if r["status"] == "ok"
-        ]
-        head = ["method", "setting", "recall@10", "RAM B", "originals B", "disk B", "originals/query", "QPS", "p99 ms"]
-        notes = "".join(f"\n- {r['status']}: {r['method']}: {r['reason']}" for r in rows if r["status"] != "ok")
-        on = "; ".join(report["summary"][backend]["frontier"])
-        parts.append(
-            f"### {backend} ({engine['version']}; {', '.join(f'`{f}`' for f in report['files'][backend])})\n\n"
-            f"{_table([*head, 'build s'], table)}\n{notes}\n\n"
-            f"On the frontier (RAM up, recall up): {on}."
-        )
-    return f"{FRONTIER_CAPTION}.\n\n" + "\n\n".join(parts)
-
-
-def cheapest_table() -> str:
-    """Per engine and recall target, the cheapest option in RAM to provision: overall, built-in, saevdb."""
-    report = _frontier_report()
-    rows = []
-    for backend, summary in report["summary"].items():
-        for target, picks in summary["targets"].items():
-            cells = []
-            for family in ("any", "built-in", "saevdb"):
-                pick = picks[family]
-                cells.append(
-                    "none reaches it"
-                    if pick is None
-                    else f"{pick['option']}: {pick['ram_bytes_per_vector']:,.0f} B, recall {pick['recall_at_10']:.3f}, "
-                    f"{pick['originals_read_per_query']} originals/query, {pick['qps']:,.0f} QPS"
-                )
-            rows.append([backend, target, *cells])
-    head = ["engine", "recall ≥", "cheapest option", "cheapest built-in", "cheapest saevdb"]
-    return _table(head, rows)
+    return markdown_table(["k", "B/vector", "TopK", "pursuit", "PQ", "SimHash", "PCA + int8"], rows)
 
 
 def encoding() -> str:
@@ -205,17 +142,17 @@ def encoding() -> str:
             f"{r['matmul_rows_per_s']:,}",
             f"{r['ratio']:.2f}",
         ]
-        for r in _load("encode_throughput_cpu.json")
+        for r in load_result("encode_throughput_cpu.json")
     ]
-    return _table(["h", "k", "support", "values", "encode rows/s", "matmul rows/s", "ratio"], rows)
+    return markdown_table(["h", "k", "support", "values", "encode rows/s", "matmul rows/s", "ratio"], rows)
 
 
 def engines() -> str:
     rows = [
         [name, f"{row['overlap_at_10_vs_float32']:.3f}", f"{row['overlap_at_10_vs_stored']:.3f}"]
-        for name, row in _load("engine_precision_wordnet_k32.json").items()
+        for name, row in load_result("engine_precision_wordnet_k32.json").items()
     ]
-    return _table(["engine and storage", "top-10 overlap vs float32 codes", "vs the codes as stored"], rows)
+    return markdown_table(["engine and storage", "top-10 overlap vs float32 codes", "vs the codes as stored"], rows)
 
 
 def million() -> str:
@@ -226,9 +163,9 @@ def million() -> str:
             f"{s['vectors_per_s']:,.0f}",
             f"{s['peak_rss_bytes'] / 2**20:,.0f}",
         ]
-        for backend, s in _load("ingest_million_mmap.json").items()
+        for backend, s in load_result("ingest_million_mmap.json").items()
     ]
-    return _table(["backend", "points", "vectors/s", "ingest peak RSS MiB"], rows)
+    return markdown_table(["backend", "points", "vectors/s", "ingest peak RSS MiB"], rows)
 
 
 def results_md() -> str:
@@ -237,7 +174,9 @@ def results_md() -> str:
             "Recall@10 at about 128 bytes per vector",
             "`benchmarks/wordnet_recall.py` and `saevdb eval`: WordNet–MiniLM (117,659 × 384), trained on 100,000 "
             "rows, 1,000 held-out rows as queries, all rows as database, exact cosine top-10 as truth. "
-            "Recall@10 of the headline mode; 'engine order only' is the same query without the client re-rank.",
+            "Engine order: the exact top-10 by the inner product an engine computes on the stored codes, no client "
+            "work; re-ranked: the non-negative query's top 100 re-scored client-side; baselines score the query "
+            "against each item's decoded form, exhaustively.",
             at_128_bytes(),
         ),
         (

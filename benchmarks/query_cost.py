@@ -41,7 +41,7 @@ KNOB_VALUES = {
     "drop_ratio_search": (0.0, 0.2, 0.5),
     "track_total_hits": (None, False),
 }
-QUERY_KS = (32, 64, 128)
+QUERY_KS = (32, 128, 512, None)  # None: every weight of W_dec q̄ (the default)
 
 
 def code_builds(model, backend: str) -> list[Build]:
@@ -56,11 +56,15 @@ def code_builds(model, backend: str) -> list[Build]:
         return make
 
     name = f"saevdb codes h={model.config.h} k={model.config.k}"
-    widths = tuple(Setting(f"engine order, k_q {q}", engine_order(q)) for q in QUERY_KS)
+
+    def label(query_k: int | None) -> str:
+        return f"engine order, k_q {query_k or 'full'}"
+
+    widths = tuple(Setting(label(q), engine_order(q)) for q in QUERY_KS)
     builds = [Build(name, "saevdb", "sparse", {}, widths, model=model)]
     for knob in engine_spec(backend).pruning:
         for value in KNOB_VALUES[knob][1:]:
-            setting = Setting(f"engine order, k_q {QUERY_KS[-1]}", engine_order(QUERY_KS[-1]))
+            setting = Setting(label(QUERY_KS[-1]), engine_order(QUERY_KS[-1]))
             builds.append(Build(f"{name}, {knob}={value}", "saevdb", "sparse", {knob: value}, (setting,), model=model))
     return builds
 

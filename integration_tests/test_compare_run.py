@@ -39,7 +39,7 @@ def test_compare_writes_report_and_plot(tmp_path):
     assert saevdb(argv) == 0
     result = json.loads(report.read_text())
     assert result["n"] == 2000 and set(result["engines"]) == set(BACKENDS)
-    assert result["config"]["query_k"] == [32]  # the default 4k
+    assert result["config"]["query_k"] == [256]  # the default: full width h
     for backend in BACKENDS:
         rows = [r for r in result["rows"] if r["backend"] == backend]
         ok = [r for r in rows if r["status"] == "ok"]

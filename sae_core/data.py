@@ -50,10 +50,11 @@ def movielens_item_embeddings(factors: int = 64, iterations: int = 20, seed: int
     user_items = sp.csr_matrix(
         (ratings["rating"].to_numpy(np.float32), (users, items)), shape=(users.max() + 1, items.max() + 1)
     )
-    als = AlternatingLeastSquares(
-        factors=factors, iterations=iterations, regularization=0.05, random_state=seed, num_threads=0
-    )
-    with threadpool_limits(1, "blas"):  # implicit's own threads do the work; nested BLAS threads slow it
+    # implicit's own threads do the work; nested BLAS threads slow it, and its constructor warns of them.
+    with threadpool_limits(1, "blas"):
+        als = AlternatingLeastSquares(
+            factors=factors, iterations=iterations, regularization=0.05, random_state=seed, num_threads=0
+        )
         als.fit(user_items, show_progress=False)
     vectors = np.asarray(als.item_factors, dtype=np.float32)
     return vectors

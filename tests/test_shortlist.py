@@ -1,6 +1,5 @@
 """The least-squares shortlist (`sae_core.shortlist`) and cosine-scaled stored values."""
 
-import dataclasses
 import json
 
 import numpy as np
@@ -12,21 +11,13 @@ from saevdb.sae_core.model_files import CONFIG_FILE, load_model, save_model
 from saevdb.sae_core.train import TrainConfig, build_and_fit
 
 
-def _variant(trained, **changes):
-    model = type(trained)(dataclasses.replace(trained.config, **changes))
-    model.load_state_dict(trained.state_dict())
-    return model
-
-
-def _cosines(model, x):
-    codes = encode(model, x, show_progress_bar=False, reconstruction=True)
-    with torch.no_grad():
-        x_hat = model.decode(torch.from_numpy(codes.toarray()))
+def _cosines(model, x, reconstruct):
+    x_hat = torch.from_numpy(reconstruct(model, x))
     return torch.nn.functional.cosine_similarity(x_hat, model.preprocess(torch.from_numpy(x))).numpy()
 
 
-def test_shortlist_codes_have_k_entries_among_the_encoders_best(trained, clusters):
-    model = _variant(trained, shortlist=3)
+def test_shortlist_codes_have_k_entries_among_the_encoders_best(trained, clusters, variant):
+    model = variant(trained, shortlist=3)
     codes = encode(model, clusters[:300], show_progress_bar=False)
     assert codes.shape == (300, 256) and (np.diff(codes.indptr) <= 8).all() and (codes.data > 0).all()
     with torch.no_grad():
@@ -36,22 +27,21 @@ def test_shortlist_codes_have_k_entries_among_the_encoders_best(trained, cluster
         assert set(codes[row].indices) <= set(best[row])
 
 
-def test_a_shortlist_rebuilds_rows_at_least_as_closely_as_topk(trained, clusters):
-    topk = _cosines(_variant(trained, shortlist=1), clusters[:1000])
-    shortlist = _cosines(_variant(trained, shortlist=2), clusters[:1000])
+def test_a_shortlist_rebuilds_rows_at_least_as_closely_as_topk(trained, clusters, variant, reconstruct):
+    topk = _cosines(variant(trained, shortlist=1), clusters[:1000], reconstruct)
+    shortlist = _cosines(variant(trained, shortlist=2), clusters[:1000], reconstruct)
     assert shortlist.mean() >= topk.mean() - 1e-4
 
 
-def test_shortlist_of_width_beyond_h_is_cut_to_h(trained, clusters):
-    model = _variant(trained, shortlist=100)  # 800 > h = 256
+def test_shortlist_of_width_beyond_h_is_cut_to_h(trained, clusters, variant):
+    model = variant(trained, shortlist=100)  # 800 > h = 256
     assert (np.diff(encode(model, clusters[:20], show_progress_bar=False).indptr) <= 8).all()
 
 
-def test_cosine_values_are_the_reconstruction_codes_over_the_reconstruction_length(trained, clusters):
+def test_cosine_values_are_the_reconstruction_codes_over_the_reconstruction_length(trained, clusters, reconstruct):
     stored = encode(trained, clusters[:100], show_progress_bar=False)
     raw = encode(trained, clusters[:100], show_progress_bar=False, reconstruction=True)
-    with torch.no_grad():
-        length = np.linalg.norm(trained.decode(torch.from_numpy(raw.toarray())).numpy(), axis=1)
+    length = np.linalg.norm(reconstruct(trained, clusters[:100]), axis=1)
     np.testing.assert_allclose(stored.toarray(), raw.toarray() / length[:, None], rtol=1e-5, atol=1e-7)
 
 
@@ -68,9 +58,9 @@ def test_training_with_a_seed_is_deterministic(clusters):
     assert len(ra.decoder_cosines) == TrainConfig.decoder_rounds
 
 
-def test_folders_saved_before_the_fields_existed_keep_their_codes(trained, clusters, tmp_path):
+def test_folders_saved_before_the_fields_existed_keep_their_codes(trained, clusters, tmp_path, variant):
     """A config without `shortlist` / `cosine_values` means plain TopK and raw values, not today's defaults."""
-    old = _variant(trained, shortlist=1, cosine_values=False)
+    old = variant(trained, shortlist=1, cosine_values=False)
     save_model(old, tmp_path / "m")
     raw = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())
     assert "shortlist" not in raw and "cosine_values" not in raw

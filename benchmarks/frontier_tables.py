@@ -1,0 +1,113 @@
+"""The tables of `saevdb compare` reports for benchmarks/RESULTS.md and the README (see make_results.py).
+
+Kept apart from make_results.py because they read a different kind of file: `compare` reports, merged
+per (engine, method), with the frontier summary recomputed over the rows kept.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# The comparison against each engine's own compression (`saevdb compare`, every option, one run).
+# A (engine, method) pair's rows come from the last file that measured it. OpenSearch was run again
+# on its own (`--backends opensearch`): in the first run saevdb's OpenSearch builds timed out in the
+# client (its 10 s default, since raised), and the dense options kept the vectors in `_source`, whose
+# pages every hit's fetch reads (they are now kept out, as OpenSearch advises for vector indices).
+FRONTIER = ("compare_wordnet_100k_builtin.json", "compare_wordnet_100k_opensearch.json")
+FRONTIER_CAPTION = (
+    "WordNet–MiniLM, 100,000 random rows as database, 1,000 other random rows as queries, exact cosine "
+    "top-10 as truth; every option in a fresh engine, reopened before its queries; HNSW m=16, "
+    "ef_construct=100, search ef=128 for every graph; saevdb models trained by `compare` on the database "
+    "rows. RAM = RAM to provision per vector (anonymous memory above the empty engine + resident index "
+    "pages after the queries); originals = resident pages of the full-precision vectors read only to rescore"
+)
+
+
+def load_result(name: str) -> dict | list:
+    """One results file, parsed."""
+    return json.loads((RESULTS / name).read_text())
+
+
+def markdown_table(head: list[str], rows: list[list]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join([*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)])
+
+
+def _fmt(row: dict, key: str, digits: int = 0) -> str:
+    return f"{row[key]:,.{digits}f}"
+
+
+def _frontier_report() -> dict:
+    """One report: each (engine, method)'s rows from the last of `FRONTIER` that ran it, and the
+    frontier summary recomputed over the rows kept."""
+    from saevdb.compare.frontier import summary
+
+    merged: dict = {"engines": {}, "rows": [], "files": {}}
+    for name in FRONTIER:
+        if not (RESULTS / name).is_file():
+            continue
+        report = load_result(name)
+        ran = {(r["backend"], r["method"]) for r in report["rows"]}
+        merged["rows"] = [r for r in merged["rows"] if (r["backend"], r["method"]) not in ran]
+        merged["rows"] += report["rows"]
+        for backend, engine in report["engines"].items():
+            merged["engines"][backend] = engine
+            merged["files"].setdefault(backend, []).append(name)
+    merged["summary"] = {backend: summary(merged["rows"], backend) for backend in merged["engines"]}
+    return merged
+
+
+def frontier() -> str:
+    """Per engine: every measured row, the options not run (why), and the frontier."""
+    report = _frontier_report()
+    parts = []
+    for backend, engine in report["engines"].items():
+        rows = [r for r in report["rows"] if r["backend"] == backend]
+        table = [
+            [
+                r["method"],
+                r["setting"],
+                f"{r['recall_at_10']:.3f}",
+                _fmt(r, "ram_bytes_per_vector"),
+                _fmt(r, "originals_ram_bytes_per_vector"),
+                _fmt(r, "disk_bytes_per_vector"),
+                r["originals_read_per_query"],
+                _fmt(r, "qps"),
+                _fmt(r, "p99_ms", 2),
+                f"{r['ingest_seconds'] + r['optimize_seconds']:,.0f}",
+            ]
+            for r in rows
+            if r["status"] == "ok"
+        ]
+        head = ["method", "setting", "recall@10", "RAM B", "originals B", "disk B", "originals/query", "QPS", "p99 ms"]
+        notes = "".join(f"\n- {r['status']}: {r['method']}: {r['reason']}" for r in rows if r["status"] != "ok")
+        on = "; ".join(report["summary"][backend]["frontier"])
+        parts.append(
+            f"### {backend} ({engine['version']}; {', '.join(f'`{f}`' for f in report['files'][backend])})\n\n"
+            f"{markdown_table([*head, 'build s'], table)}\n{notes}\n\n"
+            f"On the frontier (RAM up, recall up): {on}."
+        )
+    return f"{FRONTIER_CAPTION}.\n\n" + "\n\n".join(parts)
+
+
+def cheapest_table() -> str:
+    """Per engine and recall target, the cheapest option in RAM to provision: overall, built-in, saevdb."""
+    report = _frontier_report()
+    rows = []
+    for backend, summary in report["summary"].items():
+        for target, picks in summary["targets"].items():
+            cells = []
+            for family in ("any", "built-in", "saevdb"):
+                pick = picks[family]
+                cells.append(
+                    "none reaches it"
+                    if pick is None
+                    else f"{pick['option']}: {pick['ram_bytes_per_vector']:,.0f} B, recall {pick['recall_at_10']:.3f}, "
+                    f"{pick['originals_read_per_query']} originals/query, {pick['qps']:,.0f} QPS"
+                )
+            rows.append([backend, target, *cells])
+    head = ["engine", "recall ≥", "cheapest option", "cheapest built-in", "cheapest saevdb"]
+    return markdown_table(head, rows)
