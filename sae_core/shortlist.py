@@ -12,8 +12,10 @@ what is left is not. Matching pursuit fixes that with a product with the decoder
 
 The first solve explains the input by f·k rows at once, so a redundant latent gets a small value
 and drops out, and the kept k are those the joint fit leaned on. Both solves touch only the chosen
-rows (f·k·d and k·d per item) where the encoder's matmul costs h·d, so at h ≥ 4096 the shortlist
-adds a small share to encoding (`benchmarks/encode_throughput.py` measures it beside the matmul).
+rows (f·k·d and k·d multiply-adds per step and item, where the encoder's matmul costs h·d), but
+they are gathers, bound by memory rather than arithmetic: on CPU they cost more than the matmul
+itself, which is why encoding with a shortlist is several times slower than a plain `X @ W_encᵀ`
+(`benchmarks/encode_throughput.py` measures each rule beside the matmul).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ import torch
 
 from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.model import SparseAutoencoder
-from saevdb.sae_core.topk import topk_codes
+from saevdb.sae_core.topk import largest_indices, topk_codes
 
 
 def test_forward_shapes_and_sparsity(untrained):
@@ -31,6 +31,22 @@ def test_signed_rule_keeps_largest_magnitudes():
 def test_non_negative_rule_zeroes_negative_survivors():
     _, val = topk_codes(torch.tensor([[2.0, -1.0, -3.0]]), 2, signed=False)
     assert sorted(val[0].tolist()) == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("h, m", [(4096, 64), (256, 16), (250, 8), (64, 8)])
+def test_grouped_selection_is_exactly_topk(h, m):
+    """The two-pass selection (and its fallbacks: h not a multiple of the group, too few groups)
+    picks the same entries as torch.topk."""
+    scores = torch.randn(300, h, generator=torch.Generator().manual_seed(h))
+    got = largest_indices(scores, m).sort(dim=1).values
+    assert torch.equal(got, scores.topk(m, dim=1).indices.sort(dim=1).values)
+
+
+def test_topk_values_carry_gradients():
+    pre = torch.randn(4, 256, requires_grad=True)
+    _, values = topk_codes(pre, 8, signed=False)
+    values.sum().backward()
+    assert int((pre.grad != 0).sum()) <= 32 and pre.grad.sum() > 0
 
 
 def test_trained_model_reconstructs(trained, clusters):
