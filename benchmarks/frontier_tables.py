@@ -111,3 +111,27 @@ def cheapest_table() -> str:
             rows.append([backend, target, *cells])
     head = ["engine", "recall ≥", "cheapest option", "cheapest built-in", "cheapest saevdb"]
     return markdown_table(head, rows)
+
+
+QUERY_COST = "query_cost_wordnet_100k_qdrant.json"
+
+
+def query_cost() -> str:
+    """`benchmarks/query_cost.py` rows: the codes at each query width beside HNSW and a quantization."""
+    rows = [
+        [
+            f"{r['n']:,}",
+            r["backend"],
+            r["method"],
+            r["setting"],
+            f"{r['recall_at_10']:.3f}",
+            _fmt(r, "qps"),
+            _fmt(r, "qps_4_clients"),
+            _fmt(r, "p99_ms", 2),
+            _fmt(r, "ram_bytes_per_vector"),
+        ]
+        for r in load_result(QUERY_COST)["rows"]
+        if "error" not in r
+    ]
+    head = ["n", "engine", "method", "setting", "recall@10", "QPS", "QPS 4 clients", "p99 ms", "RAM B"]
+    return markdown_table(head, rows)

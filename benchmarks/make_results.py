@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from frontier_tables import cheapest_table, frontier, load_result, markdown_table
+from frontier_tables import cheapest_table, frontier, load_result, markdown_table, query_cost
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
@@ -228,6 +228,15 @@ def results_md() -> str:
             "schedule). Cheapest option per recall target:"
             f"\n\n{cheapest_table()}",
             frontier(),
+        ),
+        (
+            "Query cost of the codes",
+            "`benchmarks/query_cost.py --model runs/wn16k/h16384_k42 --sizes 100000 --backends qdrant "
+            "--methods 'float32 HNSW,TurboQuant 2-bit' --input runs/wordnet_tiled_100k.npy`: Qdrant Edge, "
+            "100,000 rows of the tiled WordNet set (noisy copies), 500 WordNet rows with fresh noise as "
+            "queries, the default-rule model of the headline (h=16384, k=42, uint8 values stored as Qdrant "
+            "stores them), measured as in `compare`. The 1M rows and the other engines were not run.",
+            query_cost(),
         ),
         (
             "Encoding throughput",
