@@ -14,6 +14,7 @@ import torch
 
 from saevdb.sae_core.losses import sparse_decode
 from saevdb.sae_core.refit import iterative_least_squares_values
+from saevdb.sae_core.topk import largest_indices
 
 
 @torch.no_grad()
@@ -33,7 +34,7 @@ def pursuit_codes(
     while idx.shape[1] < k:
         scores = residual @ decoder.T
         scores = (scores.abs() if signed else scores).float().scatter_(1, idx, float("-inf"))
-        new = scores.topk(min(per_step, k - idx.shape[1]), dim=1, sorted=False).indices
+        new = largest_indices(scores, min(per_step, k - idx.shape[1]))
         idx = torch.cat([idx, new], 1)
         start = torch.cat([values, values.new_zeros(new.shape)], 1)  # earlier values carry over
         values = iterative_least_squares_values(idx, target, decoder, start, nonneg=not signed)
