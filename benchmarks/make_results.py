@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from advice_tables import advice
 from frontier_tables import cheapest_table, frontier, load_result, markdown_table, query_cost
 
 HERE = Path(__file__).resolve().parent
@@ -214,6 +215,13 @@ def results_md() -> str:
             "codes' bytes, except where they cannot be cut to them (rotation + scalar: at least 1 bit per "
             "coordinate). Plot: `results/wordnet_recall_h4096_default_e8.png`.",
             default_curve(),
+        ),
+        (
+            "The default rule on other data",
+            "`saevdb advise --data NAME --budget 32`: the shapes 32 B allows (h 4,096 and 16,384; uint8 and "
+            "float16 values), 5 epochs each on a sample, its held-out rows as queries, exact cosine top-10 as "
+            "truth; the engine order of the best shape against the baselines at the same or fewer bytes.",
+            advice(),
         ),
         (
             "The curve over k at h=4096 (the rule before)",

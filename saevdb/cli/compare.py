@@ -4,6 +4,7 @@ dense vectors (float32, its built-in quantizations, with and without rescoring),
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import numpy as np
 
 from saevdb.adapters import ENGINES
 from saevdb.adapters.registry import dense_options
+from saevdb.cli.advise import format_advice, value_dtypes
 from saevdb.cli.common import DATA_HELP, add_output_options
 from saevdb.compare import CompareConfig, compare, format_compare, plot_compare
+from saevdb.sae_core.advise import ADVISE_EPOCHS, advise_model
 from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.data import load_embeddings
 from saevdb.sae_core.model_files import load_model, save_model
@@ -32,10 +35,29 @@ def add_parser(sub) -> None:
     c.add_argument(
         "--model", type=Path, nargs="+", default=None, help="trained model folder(s) (default: train one per --k now)"
     )
-    c.add_argument("--hidden", type=int, default=4096, help="latent width when training")
+    c.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="bytes per stored code: choose h, k, value type and query width by `saevdb advise`'s sweep on"
+        " the database rows and compare its model (instead of --k/--precisions)",
+    )
+    c.add_argument(
+        "--hidden",
+        type=int,
+        nargs="+",
+        default=None,
+        help="latent width(s): one model per width and --k when training (default 4096); with --budget,"
+        " the widths swept (default 4096 16384)",
+    )
     c.add_argument("--k", default="32", help="non-zeros per code when training (comma-separated: one model each)")
-    c.add_argument("--save-model", type=Path, default=None, help="save models trained here to DIR/k<k>")
-    c.add_argument("--epochs", type=int, default=None, help=f"when training (default {TrainConfig.epochs})")
+    c.add_argument("--save-model", type=Path, default=None, help="save models trained here to DIR/h<h>_k<k>")
+    c.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"when training (default {TrainConfig.epochs}; with --budget, per shape swept, default {ADVISE_EPOCHS})",
+    )
     c.add_argument("--rerank", type=int, default=100, help="candidates re-ranked client-side by q̄·x̂/|x̂| (0: none)")
     c.add_argument(
         "--depths",
@@ -80,18 +102,30 @@ def run(args: argparse.Namespace) -> dict:
     perm = np.random.default_rng(args.seed).permutation(x.shape[0])
     queries = np.asarray(x[np.sort(perm[: args.queries])], dtype=np.float32)
     database = np.asarray(x[np.sort(perm[args.queries : args.queries + n])], dtype=np.float32)
-    models = _models(args, database)
+    methods, depths, precisions, query_k = (
+        _methods(args.methods, backends),
+        _depths(args.depths),
+        _precisions(args.precisions),
+        args.query_k,
+    )
+    advice = None
+    if args.budget is not None:
+        advice, model = _advised(args, database, backends)
+        models, precisions = [model], (advice["chosen"]["value_dtype"],)
+        query_k = query_k or advice["chosen"]["query_k"]
+    else:
+        models = _models(args, database)
     config = CompareConfig(
         backends=backends,
         rerank=args.rerank,
-        depths=_depths(args.depths),
-        query_k=args.query_k,
+        depths=depths,
+        query_k=query_k,
         clients=args.clients,
-        methods=_methods(args.methods, backends),
-        precisions=_precisions(args.precisions),
+        methods=methods,
+        precisions=precisions,
     )
     report = compare(models, database, queries, config, show_progress_bar=not args.quiet)
-    report.update(data=args.data)
+    report.update(data=args.data, advice=advice)
     print(format_compare(report))
     if args.plot:
         plot_compare(report, args.plot)
@@ -123,8 +157,30 @@ def _methods(text: str, backends: tuple[str, ...]) -> tuple[str, ...] | None:
     return methods
 
 
+def _advised(args: argparse.Namespace, database: np.ndarray, backends: tuple[str, ...]) -> tuple[dict, object]:
+    """`saevdb advise`'s sweep on the database rows (the queries stay unseen), with the value types
+    every backend stores; returns its report and the chosen shape's model, as trained in the sweep."""
+    if args.model is not None:
+        raise ValueError("--budget chooses and trains the model itself: leave out --model")
+    logger.info("--budget %d: sweeping the shapes it allows on the %d database rows", args.budget, len(database))
+    widths = {"hiddens": tuple(args.hidden)} if args.hidden else {}
+    advice, model = advise_model(
+        database,
+        args.budget,
+        value_dtypes=value_dtypes(*backends),
+        **widths,
+        train=TrainConfig(epochs=args.epochs or ADVISE_EPOCHS, seed=args.seed),
+        seed=args.seed,
+    )
+    print(format_advice(advice, ", ".join(backends)))
+    if args.save_model is not None:
+        save_model(model, args.save_model / f"h{model.config.h}_k{model.config.k}")
+    return advice, model
+
+
 def _models(args: argparse.Namespace, database: np.ndarray) -> list:
-    """The models of `--model`, or one trained per `--k` on the database rows (queries held out)."""
+    """The models of `--model`, or one trained per `--hidden` and `--k` on the database rows (queries held
+    out)."""
     d = database.shape[1]
     if args.model is not None:
         models = [load_model(path) for path in args.model]
@@ -138,12 +194,12 @@ def _models(args: argparse.Namespace, database: np.ndarray) -> list:
         raise ValueError(f"--k {args.k!r}: comma-separated whole numbers") from e
     train = TrainConfig(epochs=args.epochs) if args.epochs else TrainConfig()
     models = []
-    for k in ks:
-        sae = SAEConfig(d=d, h=args.hidden, k=k)
+    for h, k in itertools.product(args.hidden or [4096], ks):
+        sae = SAEConfig(d=d, h=h, k=k)
         logger.info("no --model: training %s on the %d database rows (queries held out)", sae, len(database))
         model, _ = build_and_fit(database, sae, train, show_progress_bar=not args.quiet)
         if args.save_model is not None:
-            save_model(model, args.save_model / f"k{k}")
+            save_model(model, args.save_model / f"h{h}_k{k}")
         models.append(model)
     return models
 

@@ -55,6 +55,12 @@ def format_compare(report: dict[str, Any]) -> str:
         lines += ["", f"== {backend} ({engine['version']})", head, "-" * len(head)]
         lines += [_line(r) for r in rows if r["status"] == "ok"]
         lines += [f"  {r['status']}: {r['method']}: {r['reason']}" for r in rows if r["status"] != "ok"]
+        fallback = sorted({r["method"] for r in rows if r["status"] == "ok" and r.get("fell_back_to_originals")})
+        if fallback:
+            lines.append(
+                f"  no compressed vectors resident for {', '.join(fallback)}: the engine scored the full-precision"
+                " vectors, counted in RAM"
+            )
         frontier = on_frontier(report["rows"], backend)
         lines.append(f"  frontier (RAM up, recall up): {'; '.join(label(r) for r in frontier)}")
         for target in TARGETS:
@@ -113,5 +119,6 @@ def plot_compare(report: dict[str, Any], path: str | Path) -> None:
         for ax in (ram_ax, qps_ax):
             ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

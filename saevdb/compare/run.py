@@ -4,9 +4,10 @@ its quantizations, with and without rescoring), each build measured the same way
 
 Per build: a fresh engine in a fresh folder loads the collection and finishes indexing (timed),
 then stops; a second fresh engine reopens the folder (build-time allocations gone, as after a
-restart) and runs every search setting of the build, lightest first. After each setting the
-engine is asked to return freed heap (`LocalEngine.trim`) and its memory is read per mapping, so
-each row's RAM holds the pages its queries (and the lighter settings before it) touched. RAM to
+restart), loads the collection, returns freed heap (`LocalEngine.trim`) and is read once (its
+anonymous memory), then runs every search setting of the build, lightest first. After each setting
+the engine is trimmed and read again per mapping, so each row's file pages are those its queries
+(and the lighter settings before it) touched. RAM to
 provision is defined in `saevdb.compare.provision`. A build the engine refuses gives one line
 naming engine, version and option; an engine that dies marks that build's rows failed with the
 reason; the rest of the run goes on.
@@ -123,6 +124,9 @@ def run_build(backend: str, build: Build, database, queries, truth: Truth, empty
         rows = []
         with local_engine(backend, folder) as engine:
             adapter = _adapter(engine, build, d)
+            adapter.count()  # loads the collection
+            engine.trim()
+            loaded = engine.memory()
             for setting in build.settings:
                 desc = f"{backend} {build.method} {setting.label}"
                 measured = measure_search(
@@ -130,13 +134,15 @@ def run_build(backend: str, build: Build, database, queries, truth: Truth, empty
                 )
                 trimmed = engine.trim()
                 reading = engine.memory()
+                fell_back = not build.originals_searched and _no_compressed_vectors(build, reading)
                 rows.append(
                     {
                         "setting": setting.label,
                         "rescore": setting.rescore,
                         "originals_read_per_query": setting.originals_read(config.top_k),
                         **measured,
-                        **provisioned(reading, empty, n, build.originals_searched),
+                        **provisioned(reading, loaded, empty, n, build.originals_searched or fell_back),
+                        "fell_back_to_originals": fell_back,
                         "memory": {**reading.to_dict(), "trimmed": trimmed},
                     }
                 )
@@ -239,3 +245,10 @@ def compare(
         report["engines"][backend] = result
     report["summary"] = {backend: summary(report["rows"], backend) for backend in config.backends}
     return report
+
+
+def _no_compressed_vectors(build: Build, reading: ProcessMemory) -> bool:
+    """A dense build meant to search compressed vectors that has none resident after its queries:
+    the engine scored the full-precision vectors instead (an engine may compress only the segments it
+    indexes, so a small collection can have no compressed copy at all); their pages are then index."""
+    return build.kind == "dense" and not reading.file_bytes.get("quantized", 0)
