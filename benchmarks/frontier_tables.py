@@ -40,13 +40,13 @@ def _fmt(row: dict, key: str, digits: int = 0) -> str:
     return f"{row[key]:,.{digits}f}"
 
 
-def _frontier_report() -> dict:
-    """One report: each (engine, method)'s rows from the last of `FRONTIER` that ran it, and the
+def _frontier_report(files: tuple[str, ...] = FRONTIER) -> dict:
+    """One report: each (engine, method)'s rows from the last of `files` that ran it, and the
     frontier summary recomputed over the rows kept."""
     from saevdb.compare.frontier import summary
 
     merged: dict = {"engines": {}, "rows": [], "files": {}}
-    for name in FRONTIER:
+    for name in files:
         if not (RESULTS / name).is_file():
             continue
         report = load_result(name)
@@ -93,9 +93,9 @@ def frontier() -> str:
     return f"{FRONTIER_CAPTION}.\n\n" + "\n\n".join(parts)
 
 
-def cheapest_table() -> str:
+def cheapest_table(files: tuple[str, ...] = FRONTIER) -> str:
     """Per engine and recall target, the cheapest option in RAM to provision: overall, built-in, saevdb."""
-    report = _frontier_report()
+    report = _frontier_report(files)
     rows = []
     for backend, summary in report["summary"].items():
         for target, picks in summary["targets"].items():

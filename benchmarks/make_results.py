@@ -22,6 +22,7 @@ README = HERE.parent / "README.md"
 BEGIN, END = "<!-- results:headline (benchmarks/make_results.py) -->", "<!-- /results:headline -->"
 CHEAPEST_BEGIN = "<!-- results:cheapest (benchmarks/make_results.py) -->"
 CHEAPEST_END = "<!-- /results:cheapest -->"
+MAIN_JOB = "compare_movielens_budget32_qdrant.json"  # README command 1's report
 # (label, results file, key of a summary file's k or None for a single report)
 AT_128_BYTES = [
     (
@@ -215,6 +216,13 @@ def results_md() -> str:
             "codes' bytes, except where they cannot be cut to them (rotation + scalar: at least 1 bit per "
             "coordinate). Plot: `results/wordnet_recall_h4096_default_e8.png`.",
             default_curve(),
+        ),
+        (
+            "The main job: MovieLens at 32 B in Qdrant Edge",
+            "README command 1, `saevdb compare --budget 32 --backends qdrant` (MovieLens, 8,066 database rows, "
+            "1,000 queries; the shape chosen by the sweep on the database rows, then every Qdrant Edge option). "
+            f"{load_result(MAIN_JOB)['advice']['verdict']}. Cheapest option per recall target:",
+            cheapest_table((MAIN_JOB,)),
         ),
         (
             "The default rule on other data",
