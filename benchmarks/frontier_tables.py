@@ -10,12 +10,18 @@ import json
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# The comparison against each engine's own compression (`saevdb compare`, every option, one run).
-# A (engine, method) pair's rows come from the last file that measured it. OpenSearch was run again
-# on its own (`--backends opensearch`): in the first run saevdb's OpenSearch builds timed out in the
-# client (its 10 s default, since raised), and the dense options kept the vectors in `_source`, whose
-# pages every hit's fetch reads (they are now kept out, as OpenSearch advises for vector indices).
-FRONTIER = ("compare_wordnet_100k_builtin.json", "compare_wordnet_100k_opensearch.json")
+# The comparison against each engine's own compression (`saevdb compare`, every option, one run per
+# engine): an engine's rows come from the last file that ran it. OpenSearch was run again on its own
+# (`--backends opensearch`): in the first run saevdb's OpenSearch builds timed out in the client (its
+# 10 s default, since raised), and the dense options kept the vectors in `_source`, whose pages every
+# hit's fetch reads (they are now kept out, as OpenSearch advises for vector indices). Qdrant was run
+# again on its own with the default-rule model and the RAM rule that reads anonymous memory once
+# loaded; Milvus and OpenSearch rows are still those of the h=4096 k=32 model and the older rule.
+FRONTIER = (
+    "compare_wordnet_100k_builtin.json",
+    "compare_wordnet_100k_opensearch.json",
+    "compare_wordnet_100k_qdrant_default.json",
+)
 FRONTIER_CAPTION = (
     "WordNet–MiniLM, 100,000 random rows as database, 1,000 other random rows as queries, exact cosine "
     "top-10 as truth; every option in a fresh engine, reopened before its queries; HNSW m=16, "
@@ -41,8 +47,8 @@ def _fmt(row: dict, key: str, digits: int = 0) -> str:
 
 
 def _frontier_report(files: tuple[str, ...] = FRONTIER) -> dict:
-    """One report: each (engine, method)'s rows from the last of `files` that ran it, and the
-    frontier summary recomputed over the rows kept."""
+    """One report: each engine's rows from the last of `files` that ran it (one run per engine), and
+    the frontier summary recomputed over the rows kept."""
     from saevdb.compare.frontier import summary
 
     merged: dict = {"engines": {}, "rows": [], "files": {}}
@@ -50,12 +56,12 @@ def _frontier_report(files: tuple[str, ...] = FRONTIER) -> dict:
         if not (RESULTS / name).is_file():
             continue
         report = load_result(name)
-        ran = {(r["backend"], r["method"]) for r in report["rows"]}
-        merged["rows"] = [r for r in merged["rows"] if (r["backend"], r["method"]) not in ran]
+        ran = set(report["engines"])
+        merged["rows"] = [r for r in merged["rows"] if r["backend"] not in ran]
         merged["rows"] += report["rows"]
         for backend, engine in report["engines"].items():
             merged["engines"][backend] = engine
-            merged["files"].setdefault(backend, []).append(name)
+            merged["files"][backend] = name
     merged["summary"] = {backend: summary(merged["rows"], backend) for backend in merged["engines"]}
     return merged
 
@@ -86,7 +92,7 @@ def frontier() -> str:
         notes = "".join(f"\n- {r['status']}: {r['method']}: {r['reason']}" for r in rows if r["status"] != "ok")
         on = "; ".join(report["summary"][backend]["frontier"])
         parts.append(
-            f"### {backend} ({engine['version']}; {', '.join(f'`{f}`' for f in report['files'][backend])})\n\n"
+            f"### {backend} ({engine['version']}; `{report['files'][backend]}`)\n\n"
             f"{markdown_table([*head, 'build s'], table)}\n{notes}\n\n"
             f"On the frontier (RAM up, recall up): {on}."
         )

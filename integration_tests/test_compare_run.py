@@ -73,6 +73,23 @@ def test_compare_takes_a_query_width(tmp_path):
     assert {r["method"] for r in result["rows"]} == {"saevdb codes h=64 k=4", "saevdb codes h=64 k=4 float16"}
 
 
+def test_compare_stores_uint8_codes_at_one_scale(tmp_path):
+    """uint8 builds: values rounded at one scale fitted on the first rows; the engine order and the
+    client re-rank (codes divided back) run, and rank about as the float32 build does."""
+    skip_unless_runnable("qdrant")
+    data = tmp_path / "x.npy"
+    np.save(data, synthetic_clusters(n=1200, d=16, clusters=10, noise=0.4, seed=8))
+    report = tmp_path / "report.json"
+    argv = f"compare --data {data} --queries 50 --backends qdrant --precisions float32,uint8 --json {report}"
+    options = ["--hidden", "64", "--k", "4", "--epochs", "2", "--methods", "none", "--depths", "", "--quiet"]
+    assert saevdb([*argv.split(), *options]) == 0
+    rows = {(r["method"], r["setting"]): r for r in json.loads(report.read_text())["rows"]}
+    assert all(r["status"] == "ok" for r in rows.values()), rows
+    for setting in ("engine order", "client re-rank 100"):
+        exact, rounded = rows[("saevdb codes h=64 k=4", setting)], rows[("saevdb codes h=64 k=4 uint8", setting)]
+        assert abs(exact["recall_at_10"] - rounded["recall_at_10"]) < 0.05
+
+
 def test_compare_with_a_budget_compares_the_advised_shape(tmp_path):
     """--budget: the sweep on the database rows picks the shape, its value type and query width."""
     skip_unless_runnable("qdrant")
@@ -87,6 +104,7 @@ def test_compare_with_a_budget_compares_the_advised_shape(tmp_path):
     assert len(result["advice"]["candidates"]) == 4  # h in {64, 128} x {uint8 k=8, float16 k=6}
     codes = f"saevdb codes h={chosen['h']} k={chosen['k']} {chosen['value_dtype']}"
     assert {r["method"] for r in result["rows"]} == {codes}
+    assert all(r["status"] == "ok" for r in result["rows"]), result["rows"]
     assert result["config"]["query_k"] == [chosen["query_k"]]
     assert (saved / f"h{chosen['h']}_k{chosen['k']}" / "model.safetensors").is_file()
 

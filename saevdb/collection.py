@@ -47,6 +47,10 @@ class SparseCollection:
             originals inside the engine — `rescore` original vectors read per query instead of a
             client re-rank. Excludes `rerank`.
         batch_size: vectors per upsert.
+        value_scale: for an adapter that stores uint8 values: each value is stored as
+            round(value × value_scale) in 1..255 (`sae_core.quantize.uint8_scale` of a sample's codes
+            gives one) and divided back when codes are read for a re-rank. One global factor, so the
+            engine's order is that of the unrounded codes up to rounding.
 
     Example:
         >>> col = SparseCollection(QdrantEdgeAdapter(ModelInfo.of(model), "shard/"), model)
@@ -64,6 +68,7 @@ class SparseCollection:
         rerank: int | None = None,
         rescore: int = 0,
         batch_size: int = BATCH_SIZE,
+        value_scale: float | None = None,
     ) -> None:
         if query_mode not in QUERY_MODES:
             raise ValueError(f"query_mode must be one of {QUERY_MODES}, got {query_mode!r}")
@@ -77,7 +82,7 @@ class SparseCollection:
         self.adapter, self.model, self.device = adapter, model, device
         self.query_mode, self.query_k, self.batch_size = query_mode, query_k, batch_size
         self.rerank = (0 if rescore or model.config.cosine_values else 100) if rerank is None else rerank
-        self.rescore = rescore
+        self.rescore, self.value_scale = rescore, value_scale
 
     def _check(self, ids: Sequence[int], dense: np.ndarray, payloads: Sequence[dict] | None) -> np.ndarray:
         dense = check_embeddings(dense, self.model.config.d)
@@ -96,7 +101,14 @@ class SparseCollection:
             (ids[lo : lo + self.batch_size], dense[lo : lo + self.batch_size], _part(payloads, lo, self.batch_size))
             for lo in range(0, len(ids), self.batch_size)
         )
-        done = encode_and_upload(self.adapter, self.model, parts, device=self.device, originals=bool(self.rescore))
+        done = encode_and_upload(
+            self.adapter,
+            self.model,
+            parts,
+            device=self.device,
+            originals=bool(self.rescore),
+            value_scale=self.value_scale,
+        )
         return int(done["points"])
 
     def add_from(self, batches: Iterable[tuple], show_progress_bar: bool | None = None) -> int:
@@ -108,7 +120,13 @@ class SparseCollection:
             for ids, dense, payloads in ((*batch, None)[:3] for batch in batches)
         )
         done = encode_and_upload(
-            self.adapter, self.model, checked, self.device, show_progress_bar, originals=bool(self.rescore)
+            self.adapter,
+            self.model,
+            checked,
+            self.device,
+            show_progress_bar,
+            originals=bool(self.rescore),
+            value_scale=self.value_scale,
         )
         return int(done["points"])
 
@@ -135,7 +153,15 @@ class SparseCollection:
     def _rerank(self, queries: np.ndarray, candidates: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
         with torch.no_grad():
             unit = self.model.preprocess(torch.from_numpy(np.asarray(queries, dtype=np.float32))).numpy()
-        return rerank_candidates(self.model, unit, candidates, self.adapter.retrieve, top_k)
+        return rerank_candidates(self.model, unit, candidates, self._retrieve, top_k)
+
+    def _retrieve(self, ids: np.ndarray):
+        """The stored codes of `ids`, values as encoded (a uint8 field's divided by its scale)."""
+        codes = self.adapter.retrieve(ids)
+        if self.value_scale is not None:
+            codes = codes.astype(np.float32)
+            codes.data /= self.value_scale
+        return codes
 
     def delete(self, ids: Sequence[int]) -> None:
         self.adapter.delete(ids)

@@ -52,20 +52,26 @@ def encode_and_upload(
     show_progress_bar: bool = False,
     desc: str = "Ingesting",
     originals: bool = False,
+    value_scale: float | None = None,
 ) -> dict[str, float]:
     """Encode `(ids, dense [n, d], payloads or None)` batches with `model` and upsert their codes
-    (with `originals`, the dense rows too, for an adapter that keeps them for two-stage search).
+    (with `originals`, the dense rows too, for an adapter that keeps them for two-stage search;
+    with `value_scale`, values rounded to whole numbers 1..255 at that scale, for an adapter that
+    stores uint8: `sae_core.quantize`).
 
     Returns `{"points", "seconds", "encode_seconds", "upload_seconds"}`: wall time of the whole
     pipeline, and the time spent in each stage (they overlap, so the two add up to more than it).
     """
     from saevdb.sae_core.encode import encode
+    from saevdb.sae_core.quantize import quantize_uint8
 
     timing = {"points": 0, "encode_seconds": 0.0, "upload_seconds": 0.0}
 
     def prepare(batch):
         start = time.perf_counter()
         codes = encode(model, batch[1], device=device, show_progress_bar=False)
+        if value_scale is not None:
+            codes = quantize_uint8(codes, value_scale)
         timing["encode_seconds"] += time.perf_counter() - start
         return codes
 

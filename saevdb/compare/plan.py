@@ -47,19 +47,26 @@ class Build:
     originals_searched: bool = False
     server_only: str | None = None
     model: Any = None
+    value_scale: float | None = None
 
 
 def saevdb_builds(
-    model, query_k: int | None, rerank: int, depths: tuple[int, ...], datatype: str = "float32"
+    model,
+    query_k: int | None,
+    rerank: int,
+    depths: tuple[int, ...],
+    datatype: str = "float32",
+    value_scale: float | None = None,
 ) -> list[Build]:
     """The codes-only build (engine order, client re-rank) and the two-stage build (one setting per
     depth) of one model, named by its shape ("saevdb codes h=4096 k=32"), with the codes' values
-    stored as `datatype` in the engine's sparse index (named when not float32)."""
+    stored as `datatype` in the engine's sparse index (named when not float32; uint8 needs the
+    `value_scale` of `SparseCollection`)."""
     from saevdb.collection import SparseCollection
 
     def searcher(**mode) -> Callable[[Any, int], Search]:
         def make(adapter, top_k: int) -> Search:
-            collection = SparseCollection(adapter, model, query_k=query_k, **mode)
+            collection = SparseCollection(adapter, model, query_k=query_k, value_scale=value_scale, **mode)
             return lambda q: collection.search(q, top_k)
 
         return make
@@ -71,7 +78,7 @@ def saevdb_builds(
     options: dict[str, Any] = {}
     if datatype != "float32":
         name, options = f"{name} {datatype}", {"datatype": datatype}
-    builds = [Build(name, "saevdb", "sparse", options, codes, model=model)]
+    builds = [Build(name, "saevdb", "sparse", options, codes, model=model, value_scale=value_scale)]
     if depths:
         stages = tuple(
             Setting(f"two-stage {depth}", searcher(rescore=depth), True, lambda top_k, d=depth: max(d, top_k))
@@ -79,7 +86,13 @@ def saevdb_builds(
         )
         builds.append(
             Build(
-                f"{name} + originals on disk", "saevdb", "sparse", {**options, "originals": True}, stages, model=model
+                f"{name} + originals on disk",
+                "saevdb",
+                "sparse",
+                {**options, "originals": True},
+                stages,
+                model=model,
+                value_scale=value_scale,
             )
         )
     return builds

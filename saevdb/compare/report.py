@@ -58,8 +58,8 @@ def format_compare(report: dict[str, Any]) -> str:
         fallback = sorted({r["method"] for r in rows if r["status"] == "ok" and r.get("fell_back_to_originals")})
         if fallback:
             lines.append(
-                f"  no compressed vectors resident for {', '.join(fallback)}: the engine scored the full-precision"
-                " vectors, counted in RAM"
+                f"  {', '.join(fallback)}: without rescoring, the queries left the full-precision vectors"
+                " resident: the engine scored them (no compressed copy), so they count in RAM"
             )
         frontier = on_frontier(report["rows"], backend)
         lines.append(f"  frontier (RAM up, recall up): {'; '.join(label(r) for r in frontier)}")

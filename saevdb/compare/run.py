@@ -41,6 +41,9 @@ from saevdb.sae_core.query import default_query_k
 
 logger = logging.getLogger(__name__)
 
+UINT8_SAMPLE = 4096
+"""Rows whose codes fit a uint8 build's scale (a high quantile of their values: a sample is enough)."""
+
 COLLECTION = "items"
 
 
@@ -90,7 +93,8 @@ def _load(adapter, build: Build, database: np.ndarray, config: CompareConfig, sh
     desc = f"{build.method} ingest"
     if build.kind == "sparse":
         originals = bool(build.options.get("originals"))
-        encode_and_upload(adapter, build.model, _batches(database, config.batch_size), "cpu", show, desc, originals)
+        batches = _batches(database, config.batch_size)
+        encode_and_upload(adapter, build.model, batches, "cpu", show, desc, originals, build.value_scale)
     else:
         for ids, rows, _ in tqdm(_batches(database, config.batch_size), desc=desc, disable=not show, leave=False):
             adapter.upsert(ids, rows)
@@ -126,7 +130,7 @@ def run_build(backend: str, build: Build, database, queries, truth: Truth, empty
             adapter = _adapter(engine, build, d)
             adapter.count()  # loads the collection
             engine.trim()
-            loaded = engine.memory()
+            loaded, fell_back = engine.memory(), False
             for setting in build.settings:
                 desc = f"{backend} {build.method} {setting.label}"
                 measured = measure_search(
@@ -134,7 +138,9 @@ def run_build(backend: str, build: Build, database, queries, truth: Truth, empty
                 )
                 trimmed = engine.trim()
                 reading = engine.memory()
-                fell_back = not build.originals_searched and _no_compressed_vectors(build, reading)
+                fell_back = fell_back or (
+                    not build.originals_searched and _scored_originals(build, setting, reading, n, d)
+                )
                 rows.append(
                     {
                         "setting": setting.label,
@@ -230,6 +236,7 @@ def compare(
         "engines": {},
         "rows": [],
     }
+    scales = {(id(m), "uint8"): _uint8_scale(m, database) for m in models} if "uint8" in config.precisions else {}
     for backend in config.backends:
         logger.info("comparing %s", backend)
         offered = [p for p in config.precisions if p in engine_spec(backend).precisions]
@@ -237,7 +244,9 @@ def compare(
             build
             for m in models
             for datatype in offered
-            for build in saevdb_builds(m, config.query_k, config.rerank, config.depths, datatype)
+            for build in saevdb_builds(
+                m, config.query_k, config.rerank, config.depths, datatype, scales.get((id(m), datatype))
+            )
         ]
         builds += built_in_builds(backend, config.methods)
         result = compare_backend(backend, builds, database, queries, truth, config, show_progress_bar)
@@ -247,8 +256,17 @@ def compare(
     return report
 
 
-def _no_compressed_vectors(build: Build, reading: ProcessMemory) -> bool:
-    """A dense build meant to search compressed vectors that has none resident after its queries:
-    the engine scored the full-precision vectors instead (an engine may compress only the segments it
-    indexes, so a small collection can have no compressed copy at all); their pages are then index."""
-    return build.kind == "dense" and not reading.file_bytes.get("quantized", 0)
+def _scored_originals(build: Build, setting, reading: ProcessMemory, n: int, d: int) -> bool:
+    """A dense build meant to search compressed vectors whose setting without rescoring left most of
+    the full-precision vectors resident: the engine scored them instead (an engine may compress only
+    the segments it indexes, so a small collection can have no compressed copy at all)."""
+    full = 4 * n * d
+    return build.kind == "dense" and not setting.rescore and reading.file_bytes.get("vectors", 0) >= full / 2
+
+
+def _uint8_scale(model: SparseAutoencoder, database: np.ndarray) -> float:
+    """The one scale a uint8 build stores every code at, fitted on the codes of the first rows."""
+    from saevdb.sae_core.encode import encode
+    from saevdb.sae_core.quantize import uint8_scale
+
+    return uint8_scale(encode(model, database[:UINT8_SAMPLE], show_progress_bar=False))
