@@ -238,12 +238,11 @@ def results_md() -> str:
         ),
         (
             "Against each engine's own compression",
-            "Qdrant: `saevdb compare --data wordnet --n 100000 --queries 1000 --backends qdrant --hidden 16384 "
-            "--k 42 --precisions uint8 --epochs 8 --depths 100,300`, the default-rule model trained by it on the "
-            "database rows (8 epochs, not 20, to fit one session). Milvus and OpenSearch (an earlier run, the "
-            "rule before): `--model runs/compare100k/k32 --backends qdrant,milvus,opensearch`, h=4096 k=32 "
-            "trained by `compare --k 32` on the same rows, anonymous memory read after the queries. "
-            "Cheapest option per recall target:"
+            "`saevdb compare --data ../shared/data/wordnet_minilm_f16.npy --n 100000 --queries 1000 "
+            "--model runs/compare100k/k32 --depths 100,300 --backends qdrant,milvus,opensearch`, the model "
+            "trained by `compare --k 32 --save-model runs/compare100k` on the same database rows (default "
+            "schedule; the rule before the default one), anonymous memory read after the queries (the RAM "
+            "rule before). Cheapest option per recall target:"
             f"\n\n{cheapest_table()}",
             frontier(),
         ),
