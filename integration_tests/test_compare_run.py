@@ -60,15 +60,18 @@ def test_compare_writes_report_and_plot(tmp_path):
     assert plot.stat().st_size > 10_000
 
 
-def test_compare_takes_a_query_width(tmp_path):
+def _codes_only_on_qdrant(tmp_path, n: int, seed: int, options: str) -> dict:
+    """`compare` of a small h=64 k=4 model's codes alone (no built-ins, no two-stage) in Qdrant Edge."""
     skip_unless_runnable("qdrant")
-    data = tmp_path / "x.npy"
-    np.save(data, synthetic_clusters(n=600, d=16, clusters=10, noise=0.4, seed=6))
-    report = tmp_path / "report.json"
-    argv = f"compare --data {data} --n 500 --queries 20 --backends qdrant --query-k 5 --json {report}"
-    options = ["--hidden", "64", "--k", "4", "--epochs", "1", "--methods", "none", "--depths", "", "--quiet"]
-    assert saevdb([*argv.split(), *options]) == 0
-    result = json.loads(report.read_text())
+    data, report = tmp_path / "x.npy", tmp_path / "report.json"
+    np.save(data, synthetic_clusters(n=n, d=16, clusters=10, noise=0.4, seed=seed))
+    argv = f"compare --data {data} --backends qdrant --json {report} --hidden 64 --k 4 --methods none {options}"
+    assert saevdb([*argv.split(), "--depths", "", "--quiet"]) == 0
+    return json.loads(report.read_text())
+
+
+def test_compare_takes_a_query_width(tmp_path):
+    result = _codes_only_on_qdrant(tmp_path, 600, 6, "--n 500 --queries 20 --query-k 5 --epochs 1")
     assert result["config"]["query_k"] == [5]
     assert {r["method"] for r in result["rows"]} == {"saevdb codes h=64 k=4", "saevdb codes h=64 k=4 float16"}
 
@@ -76,14 +79,8 @@ def test_compare_takes_a_query_width(tmp_path):
 def test_compare_stores_uint8_codes_at_one_scale(tmp_path):
     """uint8 builds: values rounded at one scale fitted on the first rows; the engine order and the
     client re-rank (codes divided back) run, and rank about as the float32 build does."""
-    skip_unless_runnable("qdrant")
-    data = tmp_path / "x.npy"
-    np.save(data, synthetic_clusters(n=1200, d=16, clusters=10, noise=0.4, seed=8))
-    report = tmp_path / "report.json"
-    argv = f"compare --data {data} --queries 50 --backends qdrant --precisions float32,uint8 --json {report}"
-    options = ["--hidden", "64", "--k", "4", "--epochs", "2", "--methods", "none", "--depths", "", "--quiet"]
-    assert saevdb([*argv.split(), *options]) == 0
-    rows = {(r["method"], r["setting"]): r for r in json.loads(report.read_text())["rows"]}
+    result = _codes_only_on_qdrant(tmp_path, 1200, 8, "--queries 50 --precisions float32,uint8 --epochs 2")
+    rows = {(r["method"], r["setting"]): r for r in result["rows"]}
     assert all(r["status"] == "ok" for r in rows.values()), rows
     for setting in ("engine order", "client re-rank 100"):
         exact, rounded = rows[("saevdb codes h=64 k=4", setting)], rows[("saevdb codes h=64 k=4 uint8", setting)]
