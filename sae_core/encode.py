@@ -29,7 +29,7 @@ batch (64 MB at h=4,096) went out to memory and back; encoding 1,024-row slices 
 matmul ratio from 0.65 to 0.69 on a 2-core EPYC (32 MB L3)."""
 
 
-def _slice_rows(device: torch.device, h: int, batch_size: int) -> int:
+def slice_rows(device: torch.device, h: int, batch_size: int) -> int:
     """Rows encoded at once: the whole batch on an accelerator, a cache-sized slice on CPU."""
     return batch_size if device.type != "cpu" else max(1, min(batch_size, CPU_SLICE_BYTES // (4 * h)))
 
@@ -102,13 +102,13 @@ def encode(
         show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
     indices = np.empty((x.shape[0], k), dtype=np.int32)
     values = np.empty((x.shape[0], k), dtype=np.float32)
-    slice_rows = _slice_rows(device, cfg.h, batch_size)
+    rows_at_once = slice_rows(device, cfg.h, batch_size)
     autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype not in (None, torch.float32))
     with tqdm(total=x.shape[0], desc="Encoding", unit="rows", disable=not show_progress_bar) as bar:
         for start, xb in _batches(x, batch_size, device):
-            for lo in range(0, xb.shape[0], slice_rows):
+            for lo in range(0, xb.shape[0], rows_at_once):
                 with autocast:
-                    rows = xb[lo : lo + slice_rows]
+                    rows = xb[lo : lo + rows_at_once]
                     idx, val = model.reconstruction_codes(rows, k) if reconstruction else model.encode_topk(rows, k)
                 stop = start + lo + idx.shape[0]
                 indices[start + lo : stop] = idx.cpu().numpy()

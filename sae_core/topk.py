@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 GROUP = 8
 """Entries per group in `largest_indices`' exact two-pass selection on CPU. On 2 CPU cores a plain
 `torch.topk` over `[4096, 4096]` costs about as much as the encoder's matmul that produced it; the
-two passes cut that by a third at h=4096 and a quarter at h=16384 (8 beat 16, 32 and 64 there)."""
+two passes cut that by a third at h=4096 and a quarter at h=16384 (8 beat 4, 16 and 32 there)."""
 
 
 def largest_indices(scores: torch.Tensor, m: int) -> torch.Tensor:
@@ -24,7 +25,9 @@ def largest_indices(scores: torch.Tensor, m: int) -> torch.Tensor:
     if scores.device.type != "cpu" or h % GROUP or 2 * m * GROUP > h:
         return scores.topk(m, dim=-1, sorted=False).indices
     with torch.no_grad():
-        groups = scores.reshape(n, h // GROUP, GROUP).amax(-1).topk(m, dim=-1, sorted=False).indices
+        # max_pool1d reads each row once with vector loads: 3-4x faster than `.reshape(...).amax(-1)`.
+        maxima = F.max_pool1d(scores.unsqueeze(1), GROUP, GROUP).squeeze(1)
+        groups = maxima.topk(m, dim=-1, sorted=False).indices
         candidates = (groups.unsqueeze(-1) * GROUP + torch.arange(GROUP, device=scores.device)).reshape(n, -1)
         return candidates.gather(1, scores.gather(1, candidates).topk(m, dim=-1, sorted=False).indices)
 
