@@ -145,3 +145,30 @@ def test_memory_reading_credits_no_data_file(two_stage, milvus, vectors, codes, 
     assert all(reading.file_bytes[role] == 0 for role in ("sparse", "graph", "quantized", "vectors"))
     assert milvus.file_role(milvus.data_folder / "milvus.db") == "other"
     milvus.trim()  # the base's no-op: Milvus Lite's allocator cannot be trimmed from outside
+
+
+def test_every_inverted_index_algo_gives_the_exact_inner_product_top_k(milvus, model, vectors, codes, stored):
+    """The default (TAAT_NAIVE) and Milvus's DAAT algorithms return the exact sparse top-10 with
+    drop_ratio_search 0; dropping the smallest query weights still answers every query."""
+    from saevdb.adapters.milvus.constants import INVERTED_INDEX_ALGOS
+    from saevdb.sae_core.query import query_vectors
+
+    rng = np.random.default_rng(3)
+    weights = query_vectors(model, vectors[rng.choice(len(vectors), QUERIES, replace=False)], "asymmetric_nonneg")
+    exact = exact_topk(weights, codes[stored], 10)[0]
+    assert INVERTED_INDEX_ALGOS[0] == "TAAT_NAIVE"
+    for algo, drop in [*((a, 0.0) for a in INVERTED_INDEX_ALGOS), ("TAAT_NAIVE", 0.5)]:
+        adapter = milvus.sparse_adapter(
+            ModelInfo.of(model), f"algo_{algo.lower()}", inverted_index_algo=algo, drop_ratio_search=drop
+        )
+        adapter.recreate()
+        try:
+            adapter.upsert(stored, codes[stored])
+            ids, _ = adapter.search(weights, 10)
+            found = np.mean([len(set(ids[r]) & set(stored[exact[r]])) / 10 for r in range(QUERIES)])
+            assert (found >= 0.99) if drop == 0 else (found > 0.5), (algo, drop, found)
+        finally:
+            adapter.drop()
+            adapter.close()
+    with pytest.raises(ValueError, match="inverted_index_algo"):
+        milvus.sparse_adapter(ModelInfo.of(model), "algo_bad", inverted_index_algo="BM25")

@@ -162,3 +162,27 @@ def test_uncounted_hits_give_the_same_top_k(opensearch_node, model, codes, vecto
     finally:
         counted.drop()
         counted.close()
+
+
+def test_searches_split_into_bodies_the_node_accepts(opensearch_node, model, codes, vectors, monkeypatch):
+    """A batch whose msearch body would pass `MSEARCH_BYTES` goes out in several: same hits, in order."""
+    import saevdb.adapters.opensearch.index as index_module
+    from saevdb.sae_core.query import query_vectors
+
+    adapter = opensearch_node.sparse_adapter(ModelInfo.of(model), "split")
+    adapter.recreate()
+    try:
+        adapter.upsert(np.arange(3000), codes[:3000])
+        queries = query_vectors(model, vectors[ROWS], "asymmetric_nonneg")
+        whole = adapter.search(queries, 10)
+        sent = []
+        msearch = adapter.client.msearch
+        monkeypatch.setattr(index_module, "MSEARCH_BYTES", 20_000)  # a few full-width queries per body
+        monkeypatch.setattr(adapter.client, "msearch", lambda body: sent.append(len(body) // 2) or msearch(body=body))
+        split = adapter.search(queries, 10)
+        assert len(sent) > 1 and sum(sent) == len(ROWS)
+        np.testing.assert_array_equal(split[0], whole[0])
+        np.testing.assert_allclose(split[1], whole[1])
+    finally:
+        adapter.drop()
+        adapter.close()

@@ -104,3 +104,18 @@ def test_compare_refuses_bad_flags(tmp_path, capsys, flags, message):
     argv = ["compare", "--data", str(data), "--n", "20", "--queries", "5", "--backends", "qdrant", "--quiet"]
     assert saevdb([*argv, *flags]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_methods_flag_reads_names_that_hold_a_comma():
+    """'binary 1-bit, 8-bit query' is one Qdrant method: naming it in the comma-separated list works."""
+    from saevdb.cli.compare import _methods
+
+    assert _methods("binary 1-bit, 8-bit query,TurboQuant 2-bit", ("qdrant",)) == (
+        "binary 1-bit, 8-bit query",
+        "TurboQuant 2-bit",
+    )
+    assert _methods("binary 1-bit,binary 1-bit, 8-bit query", ("qdrant",)) == (
+        "binary 1-bit",
+        "binary 1-bit, 8-bit query",
+    )
+    assert _methods("none", ("qdrant",)) == () and _methods("all", ("qdrant",)) is None

@@ -9,7 +9,12 @@ DENSE_FIELD = "dense"  # the FLOAT_VECTOR field of the baseline
 ORIGINALS_FIELD = "original"  # the FLOAT_VECTOR field of the originals beside the codes (two-stage search)
 GET_CHUNK = 8192  # ids per `get`: a query returns at most 16,384 rows and says nothing of the rest
 PRECISIONS = ("float32",)  # SPARSE_FLOAT_VECTOR stores float32 weights only
-INVERTED_INDEX_ALGOS = ("DAAT_MAXSCORE", "DAAT_WAND", "TAAT_NAIVE")
+# How the sparse index walks its posting lists; the first is the adapter's default. Milvus's own
+# default, DAAT_MAXSCORE, is built for short text queries: a code's query names thousands of latents
+# (every positive weight of W_dec q̄), and on Milvus Lite 2.5.1 both DAAT algorithms were far slower
+# than TAAT_NAIVE at full width, and no faster with 32 or 512 query weights (the query-cost table of
+# benchmarks/RESULTS.md, from benchmarks/query_cost.py).
+INVERTED_INDEX_ALGOS = ("TAAT_NAIVE", "DAAT_MAXSCORE", "DAAT_WAND")
 
 # The dense index types the dense adapter takes, each with the search knobs it reads (`search_params`'
 # "params"); Milvus ignores a knob an index does not read, so the adapter refuses it instead.

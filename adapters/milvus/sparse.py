@@ -53,7 +53,8 @@ class MilvusAdapter(ModelTagged):
         client: a connected `MilvusClient`.
         collection: collection name.
         datatype: sparse value storage; Milvus has one, "float32".
-        inverted_index_algo: "DAAT_MAXSCORE", "DAAT_WAND" or "TAAT_NAIVE".
+        inverted_index_algo: "TAAT_NAIVE" (default, see `constants.INVERTED_INDEX_ALGOS`),
+            "DAAT_MAXSCORE" (Milvus's default) or "DAAT_WAND".
         drop_ratio_search: share of the smallest query weights Milvus ignores (0 keeps all: exact).
         timeout: whole seconds a call may take, retries included (pymilvus ignores a float here);
             without it pymilvus retries an engine that is gone 75 times, for minutes.
@@ -69,7 +70,7 @@ class MilvusAdapter(ModelTagged):
         client: MilvusClient,
         collection: str,
         datatype: str = "float32",
-        inverted_index_algo: str = "DAAT_MAXSCORE",
+        inverted_index_algo: str = INVERTED_INDEX_ALGOS[0],
         drop_ratio_search: float = 0.0,
         timeout: int | None = 60,
         shards: int | None = None,

@@ -19,6 +19,10 @@ MERGE_TIMEOUT_S = 3600
 # opensearch-py waits 10 s by default; a refresh after a bulk load or a batch of searches against a
 # cold, memory-mapped 100k-document index on 2 cores can take longer.
 CLIENT_TIMEOUT_S = 120
+# A node refuses a request body above `http.max_content_length` (100 MB by default) with 413. A
+# full-width query at h=16384 is ~8,000 rank_feature clauses (~0.6 MB of JSON), so 256 of them in one
+# msearch were refused: searches go out in msearch bodies of at most this many bytes.
+MSEARCH_BYTES = 16 * 2**20
 CLIENT_POOL = 16  # HTTP connections per client we create: concurrent searches share one adapter
 SOURCE_MODES = ("compact", "none", "full")
 # method → (field type, query type). neural_sparse and SEISMIC need the neural-search plugin.

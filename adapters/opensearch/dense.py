@@ -168,17 +168,16 @@ class OpenSearchDenseAdapter(IndexOnClient):
         self._check_index()
         self.refresh()
         sent = to_int8(queries) if self.quantization == "byte" else queries
-        body: list[dict[str, Any]] = []
+        requests: list[dict[str, Any]] = []
         for q in sent.tolist():
             knn: dict[str, Any] = {"vector": q, "k": top_k}
             if ef_search is not None:
                 knn["method_parameters"] = {"ef_search": max(int(ef_search), top_k)}
             if filter is not None:
                 knn["filter"] = filter
-            query = {"size": top_k, "query": {"knn": {DENSE_FIELD: knn}}, "_source": False}
-            body += [{"index": self.index}, query]
+            requests.append({"size": top_k, "query": {"knn": {DENSE_FIELD: knn}}, "_source": False})
         hits = []
-        for response in self.client.msearch(body=body)["responses"]:
+        for response in self.multi_search(requests):
             if "error" in response:
                 raise RuntimeError(f"OpenSearch search failed: {response['error']}")
             hits.append([(int(hit["_id"]), 2.0 * hit["_score"] - 1.0) for hit in response["hits"]["hits"]])

@@ -4,12 +4,13 @@ and the index's own figures."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 from opensearchpy import OpenSearch, helpers
 
-from saevdb.adapters.opensearch.constants import BULK_TIMEOUT_S, MERGE_TIMEOUT_S
+from saevdb.adapters.opensearch.constants import BULK_TIMEOUT_S, MERGE_TIMEOUT_S, MSEARCH_BYTES
 
 
 def cluster_capabilities(client: OpenSearch) -> dict[str, Any]:
@@ -70,6 +71,23 @@ class IndexOnClient:
             ignore_status=ignore_status,
         )
         self._unrefreshed = True
+
+    def multi_search(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One response per search request on this index, in order, sent as msearch bodies of at
+        most `MSEARCH_BYTES` of JSON (one request alone may exceed it: it goes out by itself)."""
+        responses: list[dict[str, Any]] = []
+        body: list[dict[str, Any]] = []
+        size = 0
+        for request in requests:
+            length = len(json.dumps(request))
+            if body and size + length > MSEARCH_BYTES:
+                responses += self.client.msearch(body=body)["responses"]
+                body, size = [], 0
+            body += [{"index": self.index}, request]
+            size += length
+        if body:
+            responses += self.client.msearch(body=body)["responses"]
+        return responses
 
     def merge_to_one_segment(self) -> None:
         """Refresh (buffered documents become segments), merge to one, refresh again so searchers and

@@ -263,16 +263,16 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
         dense = rescore_vectors(rescore_queries, rescore_depth, self.originals, d, n, top_k)
         self.check_model()
         self.refresh()
-        body: list[dict[str, Any]] = []
+        requests: list[dict[str, Any]] = []
         for i in range(queries.shape[0]):
             row = slice(queries.indptr[i], queries.indptr[i + 1])
             query = self.query_dsl(queries.indices[row], queries.data[row], filter)
             request = {"size": top_k, "query": query, "_source": False}
             if self.track_total_hits is not None:
                 request["track_total_hits"] = self.track_total_hits
-            body += [{"index": self.index}, request if dense is None else rescored(request, dense[i], rescore_depth)]
+            requests.append(request if dense is None else rescored(request, dense[i], rescore_depth))
         hits = []
-        for response in self.client.msearch(body=body)["responses"]:
+        for response in self.multi_search(requests):
             if "error" in response:
                 if "too_many_clauses" in str(response["error"]) or "maxClauseCount" in str(response["error"]):
                     raise UnsupportedFeatureError(

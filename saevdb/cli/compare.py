@@ -144,17 +144,24 @@ def _depths(text: str) -> tuple[int, ...]:
 
 
 def _methods(text: str, backends: tuple[str, ...]) -> tuple[str, ...] | None:
-    """None for all methods, () for none, else the names, each offered by at least one backend."""
+    """None for all methods, () for none, else the names, each offered by at least one backend.
+    Some names hold a comma themselves ("binary 1-bit, 8-bit query"): two parts that join into an
+    offered name are that name."""
     if text.strip() == "all":
         return None
     if text.strip() == "none":
         return ()
-    methods = tuple(part.strip() for part in text.split(",") if part.strip())
     offered = {option.method for backend in backends for option in dense_options(backend)}
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    methods: list[str] = []
+    while parts:
+        take = 2 if len(parts) > 1 and ", ".join(parts[:2]) in offered else 1
+        methods.append(", ".join(parts[:take]))
+        del parts[:take]
     unknown = sorted(set(methods) - offered)
     if unknown:
         raise ValueError(f"--methods: {unknown} not offered by {', '.join(backends)}; offered: {sorted(offered)}")
-    return methods
+    return tuple(methods)
 
 
 def _advised(args: argparse.Namespace, database: np.ndarray, backends: tuple[str, ...]) -> tuple[dict, object]:
