@@ -68,9 +68,9 @@ def _frontier_report(files: tuple[str, ...] = FRONTIER) -> dict:
     return merged
 
 
-def frontier() -> str:
+def frontier(files: tuple[str, ...] = FRONTIER, caption: str = FRONTIER_CAPTION) -> str:
     """Per engine: every measured row, the options not run (why), and the frontier."""
-    report = _frontier_report()
+    report = _frontier_report(files)
     parts = []
     for backend, engine in report["engines"].items():
         rows = [r for r in report["rows"] if r["backend"] == backend]
@@ -98,7 +98,7 @@ def frontier() -> str:
             f"{markdown_table([*head, 'build s'], table)}\n{notes}\n\n"
             f"On the frontier (RAM up, recall up): {on}."
         )
-    return f"{FRONTIER_CAPTION}.\n\n" + "\n\n".join(parts)
+    return f"{caption}.\n\n" + "\n\n".join(parts)
 
 
 def cheapest_table(files: tuple[str, ...] = FRONTIER) -> str:
@@ -121,7 +121,8 @@ def cheapest_table(files: tuple[str, ...] = FRONTIER) -> str:
     return markdown_table(head, rows)
 
 
-QUERY_COST = "query_cost_wordnet_100k_qdrant.json"
+QUERY_COST = "query_cost_wordnet_default.json"
+SMALL_CODES = "compare_wordnet_100k_qdrant_small_k.json"  # few entries per code, for the two-stage search
 
 
 def query_cost() -> str:
@@ -142,4 +143,18 @@ def query_cost() -> str:
         if "error" not in r
     ]
     head = ["n", "engine", "method", "setting", "recall@10", "QPS", "QPS 4 clients", "p99 ms", "RAM B"]
-    return markdown_table(head, rows)
+    failed = "".join(
+        f"\n- failed: {r['n']:,} {r['backend']} {r['method']}: {r['error'].splitlines()[0]}"
+        f" {_grpc_details(r['error'])}".rstrip()
+        for r in load_result(QUERY_COST)["rows"]
+        if "error" in r
+    )
+    return markdown_table(head, rows) + ("\n" + failed if failed else "")
+
+
+def _grpc_details(error: str) -> str:
+    """The `details = "..."` line of a gRPC error, which says why (a deadline, a refusal)."""
+    for line in error.splitlines():
+        if line.strip().startswith("details ="):
+            return line.strip()
+    return ""

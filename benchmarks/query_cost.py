@@ -37,7 +37,7 @@ from saevdb.sae_core.model_files import load_model  # noqa: E402
 
 # Values swept per pruning knob a registry entry names; the first of each is the adapter's default.
 KNOB_VALUES = {
-    "inverted_index_algo": ("DAAT_MAXSCORE", "DAAT_WAND", "TAAT_NAIVE"),
+    "inverted_index_algo": ("TAAT_NAIVE", "DAAT_MAXSCORE", "DAAT_WAND"),
     "drop_ratio_search": (0.0, 0.2, 0.5),
     "track_total_hits": (None, False),
 }
