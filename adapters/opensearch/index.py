@@ -1,6 +1,6 @@
 """What the OpenSearch sparse and dense adapters share: one index on a client, writes made
-searchable by a refresh just before something reads them, bulk writes, merging after a bulk load,
-and the index's own figures."""
+searchable by a refresh just before something reads them, bulk writes, searches sent in msearch
+bodies a node accepts, merging after a bulk load, and the index's own figures."""
 
 from __future__ import annotations
 
