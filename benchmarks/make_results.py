@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from advice_tables import advice
-from frontier_tables import SMALL_CODES, cheapest_table, frontier, load_result, markdown_table, query_cost
+from frontier_tables import cheapest_table, comparison_sections, load_result, markdown_table
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
@@ -239,50 +239,7 @@ def results_md() -> str:
             "`benchmarks/wordnet_recall.py --ks 8 16 32 64` (and `--support pursuit`).",
             curve(),
         ),
-        (
-            "Against each engine's own compression",
-            "Qdrant: `saevdb compare --data wordnet --n 100000 --queries 1000 --backends qdrant --hidden 16384 "
-            "--k 42 --epochs 8 --save-model runs/compare100k_default --precisions uint8 --depths 100,300` (the "
-            "default rule's shape at 126 B, trained by the run on its database rows, 8 epochs; full-width "
-            "queries; about 21 minutes on 2 cores). Milvus and OpenSearch: an earlier run, `saevdb compare --data "
-            "../shared/data/wordnet_minilm_f16.npy --n 100000 --queries 1000 --model runs/compare100k/k32 "
-            "--depths 100,300 --backends qdrant,milvus,opensearch`, its model trained by `compare --k 32 "
-            "--save-model runs/compare100k` on the same database rows (the rule before the default one, "
-            "128-row query weights), anonymous memory read after the queries (the RAM rule before). Cheapest "
-            "option per recall target:"
-            f"\n\n{cheapest_table()}",
-            frontier(),
-        ),
-        (
-            "Few entries per code, for the two-stage search (Qdrant Edge)",
-            "`saevdb compare --data wordnet --n 100000 --queries 1000 --backends qdrant --hidden 4096 --k 6,8 "
-            "--epochs 8 --precisions uint8 --depths 100,300,1000 --methods 'binary 1-bit, 8-bit query,TurboQuant "
-            "2-bit'`: the same database and queries as above, codes of 6 and 8 entries (18 and 24 B) whose "
-            "top candidates are re-scored with the originals on disk, beside the two built-ins cheapest in the "
-            "run above, in the same run (8 epochs each, 6 minutes in all). The codes-only builds of these models "
-            "held more anonymous memory (172 B at k=6) than the two-stage builds (73 B), and their queries read "
-            "the sparse vectors' file (144 B): not looked into yet. Cheapest option per recall target:"
-            f"\n\n{cheapest_table((SMALL_CODES,))}",
-            frontier((SMALL_CODES,), "Every row of the run"),
-        ),
-        (
-            "Query cost of the codes",
-            "`benchmarks/query_cost.py --model runs/compare100k_default/h16384_k42 --sizes 100000,1000000 "
-            "--backends qdrant --methods 'float32 HNSW,TurboQuant 2-bit'`, then the same with `--sizes 100000 "
-            "--backends milvus,opensearch --methods 'float32 FLAT,float32 HNSW'` for their pruning knobs: the "
-            "tiled WordNet set (noisy copies; at 1M every row has about 8 near-copies, so the true top-10 "
-            "gets easier and recall rises with n), 500 WordNet rows with fresh noise as queries, the model of "
-            "the Qdrant compare run above (h=16384 k=42), measured as in `compare`. The script stores the "
-            "codes' values as float32, so their RAM is that of 42 × 8-byte entries, not the uint8 storage of "
-            "the compare run. Queries are `SparseCollection`'s default, the non-negative part of `W_dec q̄` "
-            "(k_q: how many of its largest weights are kept). Qdrant has no pruning knob for sparse "
-            "search; the query width is its only lever. Failed builds, listed under the table, failed on the "
-            "full-width queries: in Milvus Lite 2.5.1 a call of 256 of them by DAAT_MAXSCORE or DAAT_WAND passed "
-            "the adapter's 60 s deadline (TAAT_NAIVE, now the adapter's default, answers them at 36 QPS); in "
-            "OpenSearch one 16 MB msearch body (about 25 queries of some 8,000 rank_feature clauses each) did "
-            "not answer within the client's 120 s.",
-            query_cost(),
-        ),
+        *comparison_sections(),
         (
             "Encoding throughput",
             "`benchmarks/encode_throughput.py`: 100,000 rows, median of rounds side by side with a plain "
