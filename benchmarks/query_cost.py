@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest_million import tiled_input  # noqa: E402
 
 from saevdb.adapters import engine_spec  # noqa: E402
+from saevdb.adapters.milvus.constants import INVERTED_INDEX_ALGOS  # noqa: E402
 from saevdb.compare.plan import Build, Setting, built_in_builds  # noqa: E402
 from saevdb.compare.run import CompareConfig, empty_memory, run_build  # noqa: E402
 from saevdb.compare.truth import Truth  # noqa: E402
@@ -37,7 +38,7 @@ from saevdb.sae_core.model_files import load_model  # noqa: E402
 
 # Values swept per pruning knob a registry entry names; the first of each is the adapter's default.
 KNOB_VALUES = {
-    "inverted_index_algo": ("TAAT_NAIVE", "DAAT_MAXSCORE", "DAAT_WAND"),
+    "inverted_index_algo": INVERTED_INDEX_ALGOS,
     "drop_ratio_search": (0.0, 0.2, 0.5),
     "track_total_hits": (None, False),
 }

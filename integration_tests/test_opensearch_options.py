@@ -178,7 +178,9 @@ def test_searches_split_into_bodies_the_node_accepts(opensearch_node, model, cod
         sent = []
         msearch = adapter.client.msearch
         monkeypatch.setattr(index_module, "MSEARCH_BYTES", 20_000)  # a few full-width queries per body
-        monkeypatch.setattr(adapter.client, "msearch", lambda body: sent.append(len(body) // 2) or msearch(body=body))
+        monkeypatch.setattr(
+            adapter.client, "msearch", lambda body: sent.append(body.count("\n") // 2) or msearch(body=body)
+        )
         split = adapter.search(queries, 10)
         assert len(sent) > 1 and sum(sent) == len(ROWS)
         np.testing.assert_array_equal(split[0], whole[0])

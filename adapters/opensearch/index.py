@@ -4,7 +4,6 @@ bodies a node accepts, merging after a bulk load, and the index's own figures.""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -74,19 +73,21 @@ class IndexOnClient:
 
     def multi_search(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """One response per search request on this index, in order, sent as msearch bodies of at
-        most `MSEARCH_BYTES` of JSON (one request alone may exceed it: it goes out by itself)."""
+        most `MSEARCH_BYTES` (one request alone may exceed it: it goes out by itself). Each request
+        is serialized once, by the client's own serializer, and sent as that NDJSON text."""
+        dumps = self.client.transport.serializer.dumps
+        header = dumps({"index": self.index})
         responses: list[dict[str, Any]] = []
-        body: list[dict[str, Any]] = []
+        lines: list[str] = []
         size = 0
-        for request in requests:
-            length = len(json.dumps(request))
-            if body and size + length > MSEARCH_BYTES:
-                responses += self.client.msearch(body=body)["responses"]
-                body, size = [], 0
-            body += [{"index": self.index}, request]
-            size += length
-        if body:
-            responses += self.client.msearch(body=body)["responses"]
+        for request in map(dumps, requests):
+            if lines and size + len(request) > MSEARCH_BYTES:
+                responses += self.client.msearch(body="".join(lines))["responses"]
+                lines, size = [], 0
+            lines.append(f"{header}\n{request}\n")
+            size += len(request)
+        if lines:
+            responses += self.client.msearch(body="".join(lines))["responses"]
         return responses
 
     def merge_to_one_segment(self) -> None:
