@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import psutil
@@ -39,7 +40,7 @@ def test_compare_writes_report_and_plot(tmp_path):
     assert saevdb(argv) == 0
     result = json.loads(report.read_text())
     assert result["n"] == 2000 and set(result["engines"]) == set(BACKENDS)
-    assert result["config"]["query_k"] == [256]  # the default: full width h
+    assert result["config"]["query_k"] == [[256]]  # the default: full width h
     for backend in BACKENDS:
         rows = [r for r in result["rows"] if r["backend"] == backend]
         ok = [r for r in rows if r["status"] == "ok"]
@@ -72,8 +73,46 @@ def _codes_only_on_qdrant(tmp_path, n: int, seed: int, options: str) -> dict:
 
 def test_compare_takes_a_query_width(tmp_path):
     result = _codes_only_on_qdrant(tmp_path, 600, 6, "--n 500 --queries 20 --query-k 5 --epochs 1")
-    assert result["config"]["query_k"] == [5]
+    assert result["config"]["query_k"] == [[5]]
     assert {r["method"] for r in result["rows"]} == {"saevdb codes h=64 k=4", "saevdb codes h=64 k=4 float16"}
+
+
+def test_compare_sweeps_query_widths_as_settings_of_one_build(tmp_path):
+    options = "--n 500 --queries 20 --query-k 3,full --precisions float32 --epochs 1"
+    result = _codes_only_on_qdrant(tmp_path, 600, 6, options)
+    assert result["config"]["query_k"] == [[3, 64]]
+    rows = {r["setting"]: r for r in result["rows"]}
+    widths = ("k_q 3", "k_q full")
+    assert set(rows) == {f"{mode}, {w}" for mode in ("engine order", "client re-rank 100") for w in widths}
+    assert all(r["status"] == "ok" for r in rows.values()), rows
+    assert len({r["ingest_seconds"] for r in rows.values()}) == 1  # one build, queried at each width
+
+
+def test_a_setting_that_fails_or_is_too_slow_keeps_the_build_going(model, vectors):
+    """A setting whose queries raise marks its own row failed; one whose probe query is over the
+    budget is reported too slow, not run; the build's other settings are measured."""
+    skip_unless_runnable("qdrant")
+    database, queries = vectors[:2000], vectors[2000:2050]
+
+    def refused(adapter, top_k):
+        def search(q):
+            raise ValueError("refused by the test")
+
+        return search
+
+    def slow(adapter, top_k):
+        return lambda q: time.sleep(0.05) or adapter.search(q, top_k)
+
+    plain = built_in_builds("qdrant", ("float32 HNSW",))[0].settings[0]
+    settings = (Setting("refused", refused), Setting("slow", slow), plain)
+    build = Build("float32 HNSW", "built-in", "dense", {}, settings)
+    config = CompareConfig(backends=("qdrant",), depths=(), setting_budget_s=3 * len(queries) * 0.02)
+    result = compare_backend("qdrant", [build], database, queries, Truth.of(queries, database), config, False)
+    refused_row, slow_row, measured = result["rows"]
+    assert refused_row["status"] == "failed" and "refused by the test" in refused_row["reason"]
+    assert "float32 HNSW, refused" in refused_row["reason"]
+    assert slow_row["status"] == "too slow" and "one query took" in slow_row["reason"]
+    assert measured["status"] == "ok" and measured["recall_at_10"] > 0.9
 
 
 def test_compare_stores_uint8_codes_at_one_scale(tmp_path):
@@ -102,7 +141,7 @@ def test_compare_with_a_budget_compares_the_advised_shape(tmp_path):
     codes = f"saevdb codes h={chosen['h']} k={chosen['k']} {chosen['value_dtype']}"
     assert {r["method"] for r in result["rows"]} == {codes}
     assert all(r["status"] == "ok" for r in result["rows"]), result["rows"]
-    assert result["config"]["query_k"] == [chosen["query_k"]]
+    assert result["config"]["query_k"] == [[chosen["query_k"]]]
     assert (saved / f"h{chosen['h']}_k{chosen['k']}" / "model.safetensors").is_file()
 
 

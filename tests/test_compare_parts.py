@@ -96,6 +96,9 @@ def test_read_memory_splits_this_process(tmp_path):
         (["--depths", "0"], "--depths"),
         (["--methods", "float64 magic"], "--methods"),
         (["--precisions", "float64"], "--precisions"),
+        (["--query-k", "128,wide"], "--query-k"),
+        (["--query-k", "0"], "--query-k"),
+        (["--setting-budget", "0"], "--setting-budget"),
     ],
 )
 def test_compare_refuses_bad_flags(tmp_path, capsys, flags, message):
@@ -119,3 +122,9 @@ def test_methods_flag_reads_names_that_hold_a_comma():
         "binary 1-bit, 8-bit query",
     )
     assert _methods("none", ("qdrant",)) == () and _methods("all", ("qdrant",)) is None
+
+
+def test_query_k_flag_reads_widths_and_full():
+    from saevdb.cli.compare import _query_ks
+
+    assert _query_ks(None) == (None,) and _query_ks("128, 512,full") == (128, 512, None)

@@ -76,9 +76,16 @@ def add_parser(sub) -> None:
     )
     c.add_argument(
         "--query-k",
-        type=int,
         default=None,
-        help="non-zeros per query (default: all h weights of W_dec q; fewer search faster and rank less closely)",
+        help="non-zeros per query, comma-separated to sweep several ('full': all h weights of W_dec q, the"
+        " default; fewer search faster and rank less closely)",
+    )
+    c.add_argument(
+        "--setting-budget",
+        type=float,
+        default=CompareConfig.setting_budget_s / 60,
+        help="minutes one search setting may take: a setting whose probe query says it would take longer"
+        " is reported 'too slow', not run",
     )
     c.add_argument("--clients", type=int, default=4, help="concurrent clients for the second QPS figure")
     c.add_argument("--seed", type=int, default=0, help="query / database sample seed")
@@ -102,27 +109,30 @@ def run(args: argparse.Namespace) -> dict:
     perm = np.random.default_rng(args.seed).permutation(x.shape[0])
     queries = np.asarray(x[np.sort(perm[: args.queries])], dtype=np.float32)
     database = np.asarray(x[np.sort(perm[args.queries : args.queries + n])], dtype=np.float32)
-    methods, depths, precisions, query_k = (
+    methods, depths, precisions, query_ks = (
         _methods(args.methods, backends),
         _depths(args.depths),
         _precisions(args.precisions),
-        args.query_k,
+        _query_ks(args.query_k),
     )
+    if args.setting_budget <= 0:
+        raise ValueError(f"--setting-budget {args.setting_budget}: minutes, more than 0")
     advice = None
     if args.budget is not None:
         advice, model = _advised(args, database, backends)
         models, precisions = [model], (advice["chosen"]["value_dtype"],)
-        query_k = query_k or advice["chosen"]["query_k"]
+        query_ks = (advice["chosen"]["query_k"],) if args.query_k is None else query_ks
     else:
         models = _models(args, database)
     config = CompareConfig(
         backends=backends,
         rerank=args.rerank,
         depths=depths,
-        query_k=query_k,
+        query_ks=query_ks,
         clients=args.clients,
         methods=methods,
         precisions=precisions,
+        setting_budget_s=60 * args.setting_budget,
     )
     report = compare(models, database, queries, config, show_progress_bar=not args.quiet)
     report.update(data=args.data, advice=advice)
@@ -141,6 +151,20 @@ def _depths(text: str) -> tuple[int, ...]:
     if any(depth < 1 for depth in depths):
         raise ValueError(f"--depths {text!r}: each depth must be at least 1")
     return depths
+
+
+def _query_ks(text: str | None) -> tuple[int | None, ...]:
+    """The query widths of `--query-k`: whole numbers ≥ 1, or "full" (None: all h weights)."""
+    if text is None:
+        return (None,)
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        widths = tuple(None if part == "full" else int(part) for part in parts)
+    except ValueError as e:
+        raise ValueError(f"--query-k {text!r}: comma-separated whole numbers or 'full'") from e
+    if not widths or any(w is not None and w < 1 for w in widths):
+        raise ValueError(f"--query-k {text!r}: each width must be at least 1 (or 'full')")
+    return widths
 
 
 def _methods(text: str, backends: tuple[str, ...]) -> tuple[str, ...] | None:

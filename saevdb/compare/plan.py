@@ -7,6 +7,9 @@ saevdb's modes, on two builds:
                      10) and `client re-rank R` (its top R re-ordered client-side by `q̄ · x̂/|x̂|`)
     codes+originals  the same codes, plus the original vectors on disk with no graph:
                      `two-stage D` (the codes' top D re-scored by exact cosine inside the engine)
+Each mode runs once per query width k_q (the non-zeros of the query's weights; a setting of the search,
+not of the build), labelled ", k_q W" when more than one width is swept: an engine's cost per query
+grows with the posting lists it reads, in some engines faster than linearly (see benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -52,28 +55,32 @@ class Build:
 
 def saevdb_builds(
     model,
-    query_k: int | None,
+    query_ks: tuple[int | None, ...],
     rerank: int,
     depths: tuple[int, ...],
     datatype: str = "float32",
     value_scale: float | None = None,
 ) -> list[Build]:
     """The codes-only build (engine order, client re-rank) and the two-stage build (one setting per
-    depth) of one model, named by its shape ("saevdb codes h=4096 k=32"), with the codes' values
-    stored as `datatype` in the engine's sparse index (named when not float32; uint8 needs the
-    `value_scale` of `SparseCollection`)."""
+    depth) of one model, each mode at every query width of `query_ks` (None: all h weights), named by
+    its shape ("saevdb codes h=4096 k=32"), with the codes' values stored as `datatype` in the
+    engine's sparse index (named when not float32; uint8 needs the `value_scale` of
+    `SparseCollection`)."""
     from saevdb.collection import SparseCollection
 
-    def searcher(**mode) -> Callable[[Any, int], Search]:
+    def searcher(query_k: int | None, **mode) -> Callable[[Any, int], Search]:
         def make(adapter, top_k: int) -> Search:
             collection = SparseCollection(adapter, model, query_k=query_k, value_scale=value_scale, **mode)
             return lambda q: collection.search(q, top_k)
 
         return make
 
-    codes = (Setting("engine order", searcher(rerank=0)),)
+    def width(query_k: int | None) -> str:
+        return "" if len(query_ks) == 1 else f", k_q {query_k or 'full'}"
+
+    codes = tuple(Setting(f"engine order{width(q)}", searcher(q, rerank=0)) for q in query_ks)
     if rerank:
-        codes += (Setting(f"client re-rank {rerank}", searcher(rerank=rerank)),)
+        codes += tuple(Setting(f"client re-rank {rerank}{width(q)}", searcher(q, rerank=rerank)) for q in query_ks)
     name = f"saevdb codes h={model.config.h} k={model.config.k}"
     options: dict[str, Any] = {}
     if datatype != "float32":
@@ -81,8 +88,11 @@ def saevdb_builds(
     builds = [Build(name, "saevdb", "sparse", options, codes, model=model, value_scale=value_scale)]
     if depths:
         stages = tuple(
-            Setting(f"two-stage {depth}", searcher(rescore=depth), True, lambda top_k, d=depth: max(d, top_k))
+            Setting(
+                f"two-stage {depth}{width(q)}", searcher(q, rescore=depth), True, lambda top_k, d=depth: max(d, top_k)
+            )
             for depth in depths
+            for q in query_ks
         )
         builds.append(
             Build(

@@ -10,7 +10,12 @@ the engine is trimmed and read again per mapping, so each row's file pages are t
 (and the lighter settings before it) touched. RAM to
 provision is defined in `saevdb.compare.provision`. A build the engine refuses gives one line
 naming engine, version and option; an engine that dies marks that build's rows failed with the
-reason; the rest of the run goes on.
+reason; a setting that fails (a timeout, a refused query) marks its own row failed and the next
+setting goes on; the rest of the run goes on.
+
+A setting whose one probe query says its three passes over the queries (recall, latency, concurrent
+QPS) would outlast `CompareConfig.setting_budget_s` is not run: its row says "too slow" and the
+probe's time, so a wide query in an engine whose cost grows fast with it reports instead of hanging.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from saevdb.adapters.registry import engine_spec, engine_version
 from saevdb.compare.frontier import summary
 from saevdb.compare.plan import Build, built_in_builds, saevdb_builds
 from saevdb.compare.provision import provisioned
-from saevdb.compare.truth import Truth, measure_search
+from saevdb.compare.truth import Truth, measure_search, over_budget
 from saevdb.pipeline import encode_and_upload
 from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.query import default_query_k
@@ -56,23 +61,27 @@ class CompareConfig:
         top_k: results per query (recall@10 reads the first 10).
         rerank: client re-rank depth of the codes-only build (0: engine order only).
         depths: two-stage depths (codes' candidates re-scored with the originals in the engine).
-        query_k: non-zeros per query (default: the model's h, every weight of `W_dec q̄`).
+        query_ks: the query widths (non-zeros per query) each of saevdb's modes runs at (None: the
+            model's h, every weight of `W_dec q̄`).
         clients: threads for the concurrent QPS figure.
         batch_size: vectors per upsert.
         methods: built-in methods to run (their `DenseOption.method`), None for all, () for none.
         precisions: how the codes' values are stored, each one the engine offers (its registry
             `precisions`) a build of its own: float16 halves what a Qdrant posting spends on its value.
+        setting_budget_s: the longest one setting's three passes over the queries may take, as
+            projected from a probe query; a setting over it is reported "too slow", not run.
     """
 
     backends: tuple[str, ...] = tuple(ENGINES)
     top_k: int = 10
     rerank: int = 100
     depths: tuple[int, ...] = (100, 300)
-    query_k: int | None = None
+    query_ks: tuple[int | None, ...] = (None,)
     clients: int = 4
     batch_size: int = 1000
     methods: tuple[str, ...] | None = None
     precisions: tuple[str, ...] = ("float32", "float16")
+    setting_budget_s: float = 1200.0
 
 
 def _batches(database: np.ndarray, size: int):
@@ -133,17 +142,26 @@ def run_build(backend: str, build: Build, database, queries, truth: Truth, empty
             loaded, fell_back = engine.memory(), False
             for setting in build.settings:
                 desc = f"{backend} {build.method} {setting.label}"
-                measured = measure_search(
-                    setting.searcher(adapter, config.top_k), queries, truth, config.clients, show, desc
-                )
-                trimmed = engine.trim()
-                reading = engine.memory()
+                search = setting.searcher(adapter, config.top_k)
+                try:
+                    too_slow = over_budget(search, queries, config.setting_budget_s)
+                    if too_slow:
+                        rows.append({"setting": setting.label, "status": "too slow", "reason": too_slow})
+                        continue
+                    measured = measure_search(search, queries, truth, config.clients, show, desc)
+                    trimmed = engine.trim()
+                    reading = engine.memory()
+                except Exception as e:  # a timeout or a refused query: this setting's row only
+                    rows.append({"setting": setting.label, "status": "failed", "reason": failure(e)})
+                    logger.error("%s: %s", desc, rows[-1]["reason"])
+                    continue
                 fell_back = fell_back or (
                     not build.originals_searched and _scored_originals(build, setting, reading, n, d)
                 )
                 rows.append(
                     {
                         "setting": setting.label,
+                        "status": "ok",
                         "rescore": setting.rescore,
                         "originals_read_per_query": setting.originals_read(config.top_k),
                         **measured,
@@ -172,6 +190,13 @@ def _ours(frame) -> bool:
     return str(frame.f_globals.get("__name__", "")).startswith("saevdb")
 
 
+def failure(e: BaseException) -> str:
+    """An exception as one line: its type, the last of this library's functions it passed, its text."""
+    ours = [f.f_code.co_name for f, _ in traceback.walk_tb(e.__traceback__) if _ours(f)]
+    where = f" in {ours[-1]}" if ours else ""
+    return f"{type(e).__name__}{where}: {e}"
+
+
 def _row(backend: str, build: Build, status: str, **fields) -> dict[str, Any]:
     shape = {} if build.model is None else {"h": build.model.config.h, "k": build.model.config.k}
     return {"backend": backend, "method": build.method, "family": build.family, "status": status, **shape, **fields}
@@ -181,7 +206,8 @@ def compare_backend(
     backend: str, builds: list[Build], database, queries, truth, config: CompareConfig, show: bool
 ) -> dict[str, Any]:
     """All `builds` in one engine: `{"version", "empty_memory", "rows"}`; a build that fails adds a
-    row with status "unsupported" or "failed" and the reason, and the next build goes on."""
+    row with status "unsupported" or "failed" and the reason, a setting that fails or is over budget
+    a row "failed" or "too slow"; the next goes on."""
     empty = empty_memory(backend)
     version = engine_version(backend)
     rows: list[dict[str, Any]] = []
@@ -198,13 +224,14 @@ def compare_backend(
             rows.append(_row(backend, build, "unsupported", reason=reason))
             continue
         except Exception as e:  # the engine died or refused mid-run: keep every other build's rows
-            ours = [f.f_code.co_name for f, _ in traceback.walk_tb(e.__traceback__) if _ours(f)]
-            where = f" in {ours[-1]}" if ours else ""
-            reason = f"{backend} {version}: {build.method}: {type(e).__name__}{where}: {e}"
+            reason = f"{backend} {version}: {build.method}: {failure(e)}"
             logger.error("%s", reason)
             rows.append(_row(backend, build, "failed", reason=reason))
             continue
-        rows += [_row(backend, build, "ok", **row) for row in measured]
+        for row in measured:
+            if row["status"] != "ok":
+                row["reason"] = f"{backend} {version}: {build.method}, {row['setting']}: {row['reason']}"
+            rows.append(_row(backend, build, row.pop("status"), **row))
     return {"version": version, "empty_memory": empty.to_dict(), "rows": rows}
 
 
@@ -231,7 +258,8 @@ def compare(
             "depths": list(config.depths),
             "methods": None if config.methods is None else list(config.methods),
             "precisions": list(config.precisions),
-            "query_k": [config.query_k or default_query_k(m.config, "asymmetric_nonneg") for m in models],
+            "query_ks": list(config.query_ks),
+            "query_k": [[q or default_query_k(m.config, "asymmetric_nonneg") for q in config.query_ks] for m in models],
         },
         "engines": {},
         "rows": [],
@@ -245,7 +273,7 @@ def compare(
             for m in models
             for datatype in offered
             for build in saevdb_builds(
-                m, config.query_k, config.rerank, config.depths, datatype, scales.get((id(m), datatype))
+                m, config.query_ks, config.rerank, config.depths, datatype, scales.get((id(m), datatype))
             )
         ]
         builds += built_in_builds(backend, config.methods)

@@ -72,3 +72,20 @@ def measure_search(search, queries: np.ndarray, truth: Truth, clients: int, show
         "p95_ms": 1000 * float(np.percentile(latency, 95)),
         "p99_ms": 1000 * float(np.percentile(latency, 99)),
     }
+
+
+def over_budget(search, queries: np.ndarray, budget_s: float) -> str | None:
+    """Why a setting should not run, or None: one probe query (the faster of two when the first is
+    over, so a cold cache does not decide) times the three passes of `measure_search` over the
+    queries (recall, latency, concurrent QPS: about three times one query's time each, or less)."""
+    per_query = budget_s / (3 * len(queries))
+    for _ in range(2):
+        start = time.perf_counter()
+        search(queries[:1])
+        probe = time.perf_counter() - start
+        if probe <= per_query:
+            return None
+    return (
+        f"one query took {probe:.1f} s: three passes over {len(queries):,} queries would take about"
+        f" {3 * len(queries) * probe / 60:,.0f} min, over the {budget_s / 60:.0f} min a setting may take"
+    )
