@@ -109,10 +109,13 @@ def main() -> None:
                 try:
                     rows = run_build(backend, build, database, queries, truth, empty, config, False)
                 except Exception as e:  # one build failing leaves the others' figures
-                    rows = [{"setting": "", "error": f"{type(e).__name__}: {e}"}]
+                    rows = [{"setting": "", "status": "failed", "reason": f"{type(e).__name__}: {e}"}]
                 for row in rows:
                     row.update(n=n, backend=backend, method=build.method)
                     row.pop("engine_stats", None)
+                    status = row.pop("status")
+                    if status != "ok":  # failed, or too slow to run: the status leads the error
+                        row["error"] = f"{status}: {row.pop('reason')}"
                     results["rows"].append(row)
                     if "error" not in row:
                         logging.info(

@@ -15,6 +15,7 @@ every row lives in one growing segment in anonymous memory.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,6 +44,19 @@ from saevdb.adapters.milvus.constants import (
 )
 from saevdb.adapters.milvus.rescore import rescore_by_originals
 from saevdb.adapters.model_check import METADATA_KEY, ModelTagged
+
+
+class _NoAliasesLine(logging.Filter):
+    """pymilvus logs every failed RPC at ERROR before raising it. Milvus Lite has no aliases and answers
+    `describe_alias` with UNIMPLEMENTED, which `_alias_target` expects and handles on every collection
+    opened: that one line is dropped, every other pymilvus line kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("[describe_alias]" in message and "UNIMPLEMENTED" in message)
+
+
+logging.getLogger("pymilvus.decorators").addFilter(_NoAliasesLine())
 
 
 class MilvusAdapter(ModelTagged):

@@ -207,7 +207,8 @@ def compare_backend(
 ) -> dict[str, Any]:
     """All `builds` in one engine: `{"version", "empty_memory", "rows"}`; a build that fails adds a
     row with status "unsupported" or "failed" and the reason, a setting that fails or is over budget
-    a row "failed" or "too slow"; the next goes on."""
+    a row "failed" or "too slow"; the next goes on. A reason names the engine's version (and the
+    setting), the row its method."""
     empty = empty_memory(backend)
     version = engine_version(backend)
     rows: list[dict[str, Any]] = []
@@ -219,18 +220,16 @@ def compare_backend(
         try:
             measured = run_build(backend, build, database, queries, truth, empty, config, show)
         except UnsupportedFeatureError as e:
-            reason = f"{backend} {version}: {build.method}: {e}"
-            logger.warning("%s", reason)
-            rows.append(_row(backend, build, "unsupported", reason=reason))
+            rows.append(_row(backend, build, "unsupported", reason=f"{version}: {e}"))
+            logger.warning("%s: %s", build.method, rows[-1]["reason"])
             continue
         except Exception as e:  # the engine died or refused mid-run: keep every other build's rows
-            reason = f"{backend} {version}: {build.method}: {failure(e)}"
-            logger.error("%s", reason)
-            rows.append(_row(backend, build, "failed", reason=reason))
+            rows.append(_row(backend, build, "failed", reason=f"{version}: {failure(e)}"))
+            logger.error("%s: %s", build.method, rows[-1]["reason"])
             continue
         for row in measured:
             if row["status"] != "ok":
-                row["reason"] = f"{backend} {version}: {build.method}, {row['setting']}: {row['reason']}"
+                row["reason"] = f"{version}: {row['setting']}: {row['reason']}"
             rows.append(_row(backend, build, row.pop("status"), **row))
     return {"version": version, "empty_memory": empty.to_dict(), "rows": rows}
 
