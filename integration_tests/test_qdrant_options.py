@@ -87,3 +87,31 @@ def test_memory_roles_after_reopen(tmp_path, vectors):
         assert reading.file_bytes["program"] > 0
         assert 0 < reading.anonymous_bytes < reading.rss_bytes
         assert reading.file_bytes["vectors"] <= len(vectors) * vectors.shape[1] * 4 + 65536
+
+
+@pytest.mark.parametrize(
+    ("threshold", "indexed"), [(None, False), (1, True)], ids=["qdrant default", "adapter default"]
+)
+def test_a_shard_of_few_entry_codes_gets_its_sparse_index(qdrant, model, codes, threshold, indexed):
+    """Under Qdrant's default indexing threshold a small shard of codes stays one appendable segment
+    (a mutable in-RAM index over raw vectors) after `optimize()`; with the adapter's default (1 KB)
+    optimize builds the immutable index, as each segment's config says."""
+    import json
+
+    from saevdb.adapters import ModelInfo
+
+    name = f"few_entries_{threshold}"
+    adapter = qdrant.sparse_adapter(ModelInfo.of(model), name, indexing_threshold_kb=threshold)
+    adapter.recreate()
+    try:
+        rows = np.flatnonzero(np.diff(codes.indptr) > 0)
+        adapter.upsert(rows, codes[rows])
+        adapter.optimize()
+        assert adapter.stats()["points"] == len(rows)
+        configs = (qdrant.path / name / "segments").glob("*/segment.json")
+        kinds = {
+            json.loads(f.read_text())["config"]["sparse_vector_data"]["sae"]["index"]["index_type"] for f in configs
+        }
+        assert ("ImmutableRam" in kinds) is indexed, kinds
+    finally:
+        adapter.drop()

@@ -28,7 +28,13 @@ from saevdb.adapters.batches import (
     rows_to_csr,
 )
 from saevdb.adapters.launcher import allocated_bytes
-from saevdb.adapters.qdrant.constants import DENSE_NAME, MODEL_FILE, PRECISIONS, VECTOR_NAME
+from saevdb.adapters.qdrant.constants import (
+    DENSE_NAME,
+    MODEL_FILE,
+    PRECISIONS,
+    SPARSE_INDEXING_THRESHOLD_KB,
+    VECTOR_NAME,
+)
 
 DATATYPES = {
     "float32": edge.VectorStorageDatatype.Float32,
@@ -50,6 +56,9 @@ class QdrantEdgeAdapter:
             `Prefetch` takes the codes' top `rescore_depth` from the sparse index, then scores those
             candidates, and only those, by exact cosine with their originals (`rescore_depth` vector
             reads per query, from the page cache or disk).
+        indexing_threshold_kb: segments holding more than this (KB of vectors) are rebuilt by
+            `optimize()` into an immutable segment with the sparse index (see
+            `constants.SPARSE_INDEXING_THRESHOLD_KB`); None keeps Qdrant's default.
     """
 
     def __init__(
@@ -59,9 +68,11 @@ class QdrantEdgeAdapter:
         datatype: str = "float32",
         on_disk: bool = False,
         originals: bool = False,
+        indexing_threshold_kb: int | None = SPARSE_INDEXING_THRESHOLD_KB,
     ) -> None:
         self.model, self.path = model, Path(path)
         self.datatype, self.on_disk, self.originals = check_datatype(datatype, PRECISIONS), on_disk, originals
+        self.indexing_threshold_kb = indexing_threshold_kb
         self._shard: edge.EdgeShard | None = None
 
     def __repr__(self) -> str:
@@ -72,13 +83,14 @@ class QdrantEdgeAdapter:
 
     def _config(self) -> edge.EdgeConfig:
         params = edge.EdgeSparseVectorParams(on_disk=self.on_disk, datatype=DATATYPES[self.datatype])
+        optimizers = edge.EdgeOptimizersConfig(indexing_threshold=self.indexing_threshold_kb)
         if not self.originals:
-            return edge.EdgeConfig(sparse_vectors={VECTOR_NAME: params})
+            return edge.EdgeConfig(sparse_vectors={VECTOR_NAME: params}, optimizers=optimizers)
         no_graph = edge.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
         dense = edge.EdgeVectorParams(
             size=self.model.d, distance=edge.Distance.Cosine, memory=edge.Memory.Cold, hnsw_config=no_graph
         )
-        return edge.EdgeConfig(vectors={DENSE_NAME: dense}, sparse_vectors={VECTOR_NAME: params})
+        return edge.EdgeConfig(vectors={DENSE_NAME: dense}, sparse_vectors={VECTOR_NAME: params}, optimizers=optimizers)
 
     def exists(self) -> bool:
         return (self.path / MODEL_FILE).is_file()
@@ -176,9 +188,11 @@ class QdrantEdgeAdapter:
         return self.shard.count(edge.CountRequest(exact=True))
 
     def stats(self) -> dict[str, Any]:
+        info = self.shard.info()
         return {
             "engine": "qdrant-edge",
-            "points": self.count(),
+            "points": info.points_count,
+            "indexed_vectors": info.indexed_vectors_count,
             "disk_bytes": allocated_bytes(self.path),
             "datatype": self.datatype,
             "originals": self.originals,
