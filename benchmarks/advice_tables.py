@@ -13,6 +13,18 @@ from frontier_tables import load_result, markdown_table
 # (label of the data, results file): each written by the command in its row's label.
 ADVICE = [
     (
+        "WordNet–MiniLM, d=384, the data the rule was chosen on (`--data wordnet --budget 128`)",
+        "advise_wordnet_128.json",
+    ),
+    (
+        "Debian package descriptions, multilingual-e5-small 4-bit, d=384 (`--data runs/debian_e5.npy --budget 128`)",
+        "advise_debian_e5_128.json",
+    ),
+    (
+        "the same, 32 B (`--budget 32`)",
+        "advise_debian_e5_32.json",
+    ),
+    (
         "MovieLens items, implicit ALS, d=64 (`--data movielens --budget 32`)",
         "advise_movielens_32.json",
     ),

@@ -9,7 +9,9 @@ switch on instead, at the same bytes: PQ, a rotation with per-coordinate scalar 
 engines' TurboQuant-like options) and 1-bit signs. For the shape that ranks best the narrowest query
 within `QUERY_TOLERANCE` of full width is chosen: search time grows with the query's width.
 
-The verdict compares the best shape's engine order with the best baseline's recall at equal bytes.
+The verdict compares the best shape's engine order with the best recall of the baselines that fit the
+budget (a baseline's smallest form can exceed it: 1 bit per coordinate of a 384-d vector is 48 B; all
+of them count only when none fits).
 Absolute figures are those of a database the size of the sample (recall falls as n grows, for every
 method alike) and of a short schedule (a full run trains longer); what the sweep decides is the order.
 """
@@ -156,7 +158,8 @@ def advise_model(
         EvalConfig(rerank=0, value_dtype=best["value_dtype"], baselines=BUILTIN_BASELINES),
     )
     baselines = report["baselines"]
-    rival_name, rival = max(baselines.items(), key=lambda kv: kv[1]["recall_at_10"])
+    fitting = {name: b for name, b in baselines.items() if b["bytes_per_vector"] <= budget} or baselines
+    rival_name, rival = max(fitting.items(), key=lambda kv: kv[1]["recall_at_10"])
     worth = best["recall_at_10"] > rival["recall_at_10"]
     model = best.pop("model")
     for c in candidates:
