@@ -131,27 +131,25 @@ def query_cost() -> str:
             _fmt(r, "ram_bytes_per_vector"),
         ]
         for r in load_result(QUERY_COST)["rows"]
-        if "error" not in r
+        if _not_measured(r) is None
     ]
     head = ["n", "engine", "method", "setting", "recall@10", "QPS", "QPS 4 clients", "p99 ms", "RAM B"]
+    unmeasured = [(r, *why) for r in load_result(QUERY_COST)["rows"] if (why := _not_measured(r))]
     failed = "".join(
-        f"\n- {_status(r['error'])}: {r['n']:,} {r['backend']} {', '.join(filter(None, (r['method'], r['setting'])))}:"
-        f" {_reason(r['error'])}"
-        f" {_grpc_details(r['error'])}".rstrip()
-        for r in load_result(QUERY_COST)["rows"]
-        if "error" in r
+        f"\n- {status}: {r['n']:,} {r['backend']} {', '.join(filter(None, (r['method'], r['setting'])))}:"
+        f" {reason.splitlines()[0]} {_grpc_details(reason)}".rstrip()
+        for r, status, reason in unmeasured
     )
     return markdown_table(head, rows) + ("\n" + failed if failed else "")
 
 
-def _status(error: str) -> str:
-    """ "too slow" or "failed": what the query-cost run recorded before the reason (older files: failed)."""
-    return "too slow" if error.startswith("too slow: ") else "failed"
-
-
-def _reason(error: str) -> str:
-    """The first line of the reason, without the status the run put before it."""
-    return error.splitlines()[0].removeprefix("too slow: ").removeprefix("failed: ")
+def _not_measured(row: dict) -> tuple[str, str] | None:
+    """(status, reason) of a query-cost row that was not measured, or None; rows written before rows
+    had a status name only an `error`."""
+    if "error" in row:
+        return "failed", row["error"]
+    status = row.get("status", "ok")
+    return None if status == "ok" else (status, row["reason"])
 
 
 def _grpc_details(error: str) -> str:

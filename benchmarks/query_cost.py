@@ -31,7 +31,7 @@ from ingest_million import tiled_input  # noqa: E402
 from saevdb.adapters import engine_spec  # noqa: E402
 from saevdb.adapters.milvus.constants import INVERTED_INDEX_ALGOS  # noqa: E402
 from saevdb.compare.plan import Build, Setting, built_in_builds  # noqa: E402
-from saevdb.compare.run import CompareConfig, empty_memory, run_build  # noqa: E402
+from saevdb.compare.run import CompareConfig, empty_memory, failure, run_build  # noqa: E402
 from saevdb.compare.truth import Truth  # noqa: E402
 from saevdb.sae_core.data import load_wordnet  # noqa: E402
 from saevdb.sae_core.model_files import load_model  # noqa: E402
@@ -109,15 +109,12 @@ def main() -> None:
                 try:
                     rows = run_build(backend, build, database, queries, truth, empty, config, False)
                 except Exception as e:  # one build failing leaves the others' figures
-                    rows = [{"setting": "", "status": "failed", "reason": f"{type(e).__name__}: {e}"}]
+                    rows = [{"setting": "", "status": "failed", "reason": failure(e)}]
                 for row in rows:
                     row.update(n=n, backend=backend, method=build.method)
                     row.pop("engine_stats", None)
-                    status = row.pop("status")
-                    if status != "ok":  # failed, or too slow to run: the status leads the error
-                        row["error"] = f"{status}: {row.pop('reason')}"
                     results["rows"].append(row)
-                    if "error" not in row:
+                    if row["status"] == "ok":
                         logging.info(
                             "  %-24s recall %.3f  QPS %7.0f  p99 %7.2f ms  RAM %6.0f B",
                             row["setting"],
