@@ -85,6 +85,10 @@ class SparseAdapter(Protocol):
         """Insert or replace one batch; the whole batch is validated before any of it is sent.
         `originals [n, d]` is required by a collection built with `originals=True`, refused otherwise."""
 
+    def takes_negative_weights(self) -> bool:
+        """Whether the engine stores and scores negative sparse weights (the registry's `signed`): it
+        decides the query a `SparseCollection` sends by default (`sae_core.query.default_query_mode`)."""
+
     def search(
         self,
         queries: sp.csr_matrix,

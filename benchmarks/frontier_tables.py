@@ -124,6 +124,7 @@ def query_cost() -> str:
             r["backend"],
             r["method"],
             r["setting"],
+            _query_words(r),
             f"{r['recall_at_10']:.3f}",
             _fmt(r, "qps"),
             _fmt(r, "qps_4_clients"),
@@ -133,7 +134,7 @@ def query_cost() -> str:
         for r in load_result(QUERY_COST)["rows"]
         if _not_measured(r) is None
     ]
-    head = ["n", "engine", "method", "setting", "recall@10", "QPS", "QPS 4 clients", "p99 ms", "RAM B"]
+    head = ["n", "engine", "method", "setting", "query", "recall@10", "QPS", "QPS 4 clients", "p99 ms", "RAM B"]
     unmeasured = [(r, *why) for r in load_result(QUERY_COST)["rows"] if (why := _not_measured(r))]
     failed = "".join(
         f"\n- {status}: {r['n']:,} {r['backend']} {', '.join(filter(None, (r['method'], r['setting'])))}:"
@@ -141,6 +142,14 @@ def query_cost() -> str:
         for r, status, reason in unmeasured
     )
     return markdown_table(head, rows) + ("\n" + failed if failed else "")
+
+
+def _query_words(row: dict) -> str:
+    """How a codes row's queries were made; rows written before signed queries were the default hold
+    no `query_mode` and used the non-negative part."""
+    if not row["method"].startswith("saevdb"):
+        return ""
+    return "signed" if row.get("query_mode", "asymmetric_nonneg") == "asymmetric" else "non-negative"
 
 
 def _not_measured(row: dict) -> tuple[str, str] | None:

@@ -35,6 +35,7 @@ from saevdb.compare.run import CompareConfig, empty_memory, failure, run_build  
 from saevdb.compare.truth import Truth  # noqa: E402
 from saevdb.sae_core.data import load_wordnet  # noqa: E402
 from saevdb.sae_core.model_files import load_model  # noqa: E402
+from saevdb.sae_core.query import default_query_mode  # noqa: E402
 
 # Values swept per pruning knob a registry entry names; the first of each is the adapter's default.
 KNOB_VALUES = {
@@ -45,8 +46,9 @@ KNOB_VALUES = {
 QUERY_KS = (32, 128, 512, None)  # None: every weight of W_dec q̄ (the default)
 
 
-def code_builds(model, backend: str) -> list[Build]:
-    """The codes at each query width, then one build per non-default pruning value (widest query)."""
+def code_builds(model, backend: str, knobs: set[str] | None = None) -> list[Build]:
+    """The codes at each query width, then one build per non-default pruning value (widest query),
+    all of them or those named in `knobs` ("knob=value")."""
     from saevdb.collection import SparseCollection
 
     def engine_order(query_k: int):
@@ -65,6 +67,8 @@ def code_builds(model, backend: str) -> list[Build]:
     builds = [Build(name, "saevdb", "sparse", {}, widths, model=model)]
     for knob in engine_spec(backend).pruning:
         for value in KNOB_VALUES[knob][1:]:
+            if knobs is not None and f"{knob}={value}" not in knobs:
+                continue
             setting = Setting(label(QUERY_KS[-1]), engine_order(QUERY_KS[-1]))
             builds.append(Build(f"{name}, {knob}={value}", "saevdb", "sparse", {knob: value}, (setting,), model=model))
     return builds
@@ -79,6 +83,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--input", type=Path, default=Path("runs/wordnet_tiled_1m.npy"))
     parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--knobs", default=None, help="pruning values to build, as knob=value,... (default: all)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -102,7 +107,9 @@ def main() -> None:
         truth = Truth.of(queries, database)
         for backend in args.backends.split(","):
             empty = empty_memory(backend)
-            for build in code_builds(model, backend) + built_in_builds(backend, methods):
+            knobs = None if args.knobs is None else set(args.knobs.split(","))
+            mode = default_query_mode(engine_spec(backend).signed)
+            for build in code_builds(model, backend, knobs) + built_in_builds(backend, methods):
                 if build.server_only or (n, backend, build.method) in done:
                     continue
                 logging.info("%s n=%d: %s", backend, n, build.method)
@@ -112,6 +119,8 @@ def main() -> None:
                     rows = [{"setting": "", "status": "failed", "reason": failure(e)}]
                 for row in rows:
                     row.update(n=n, backend=backend, method=build.method)
+                    if build.family == "saevdb":
+                        row["query_mode"] = mode
                     row.pop("engine_stats", None)
                     results["rows"].append(row)
                     if row["status"] == "ok":

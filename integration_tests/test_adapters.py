@@ -167,6 +167,7 @@ def test_negative_weights_are_refused_where_the_engine_rejects_them(spec, make, 
     adapter.recreate()
     negative = codes[:2].copy()
     negative.data[0] = -1.0
+    assert adapter.takes_negative_weights() is spec.signed  # what SparseCollection's default query follows
     if not spec.signed:
         with pytest.raises(UnsupportedFeatureError):
             adapter.upsert([1, 2], negative)

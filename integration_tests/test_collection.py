@@ -9,6 +9,7 @@ from saevdb.collection import SparseCollection
 from saevdb.sae_core.decode import rerank_vectors
 from saevdb.sae_core.encode import encode
 from saevdb.sae_core.metrics import recall_at
+from saevdb.sae_core.query import query_vectors
 from saevdb.sae_core.search import exact_topk
 
 
@@ -78,6 +79,25 @@ def test_engine_order_and_reranked_order(trained, clusters, tmp_path):
     adapter.close()
 
 
+def test_default_query_is_signed_where_the_engine_takes_it(trained, clusters, tmp_path):
+    """Qdrant scores negative weights, so the default query is all of `W_dec q̄`, signed; naming
+    the non-negative mode still works and ranks by its part of the score."""
+    adapter = edge_shard(trained, tmp_path / "shard")
+    adapter.recreate()
+    signed = SparseCollection(adapter, trained, rerank=0)
+    assert signed.query_mode == "asymmetric"
+    signed.add(np.arange(3000), clusters)
+    queries = clusters[::150]
+    weights = query_vectors(trained, queries, "asymmetric")
+    assert (weights.data < 0).any()
+    expected, _ = exact_topk(weights, encode(trained, clusters, show_progress_bar=False), 10)
+    ids, _ = signed.search(queries, top_k=10)
+    assert recall_at(expected, ids, 10) >= 0.99  # the engine's order is the exact signed inner product's
+    nonneg = SparseCollection(adapter, trained, query_mode="asymmetric_nonneg", rerank=0)
+    assert nonneg.search(queries, top_k=10)[0].shape == (20, 10)
+    adapter.close()
+
+
 def test_rerank_reads_codes_back_from_opensearch(trained, clusters, opensearch_node):
     """OpenSearch keeps codes out of the rank_features part of `_source`; re-ranking still reads them."""
     adapter = opensearch_node.sparse_adapter(ModelInfo.of(trained), "collection")
@@ -86,7 +106,9 @@ def test_rerank_reads_codes_back_from_opensearch(trained, clusters, opensearch_n
     collection.add(np.arange(3000), clusters)
     queries = clusters[::100]
     ids, scores = collection.search(queries, top_k=10)
-    candidates, _ = SparseCollection(adapter, trained, rerank=0).search(queries, top_k=50)
+    plain = SparseCollection(adapter, trained, rerank=0)
+    assert plain.query_mode == "asymmetric_nonneg"  # rank_features takes no negative weight
+    candidates, _ = plain.search(queries, top_k=50)
     assert all(set(row) <= set(pool) for row, pool in zip(ids, candidates, strict=True))
     # The scores are cosines with reconstructions of the codes as they were written.
     items = rerank_vectors(trained, encode(trained, clusters, show_progress_bar=False))

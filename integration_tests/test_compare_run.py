@@ -9,11 +9,13 @@ import numpy as np
 import psutil
 
 from integration_tests.launchers import BACKENDS, skip_unless_runnable
+from saevdb.adapters.registry import engine_spec
 from saevdb.cli import main as saevdb
 from saevdb.compare.plan import Build, Setting, built_in_builds
 from saevdb.compare.run import CompareConfig, compare_backend
 from saevdb.compare.truth import Truth
 from saevdb.sae_core.data import synthetic_clusters
+from saevdb.sae_core.query import default_query_mode
 
 REQUIRED = (
     "recall_at_10",
@@ -41,6 +43,8 @@ def test_compare_writes_report_and_plot(tmp_path):
     result = json.loads(report.read_text())
     assert result["n"] == 2000 and set(result["engines"]) == set(BACKENDS)
     assert result["config"]["query_k"] == [[256]]  # the default: full width h
+    for backend in BACKENDS:  # signed W_dec q̄ where the engine takes it, its positive part elsewhere
+        assert result["engines"][backend]["query_mode"] == default_query_mode(engine_spec(backend).signed)
     for backend in BACKENDS:
         rows = [r for r in result["rows"] if r["backend"] == backend]
         ok = [r for r in rows if r["status"] == "ok"]
@@ -142,6 +146,7 @@ def test_compare_with_a_budget_compares_the_advised_shape(tmp_path):
     assert {r["method"] for r in result["rows"]} == {codes}
     assert all(r["status"] == "ok" for r in result["rows"]), result["rows"]
     assert result["config"]["query_k"] == [[chosen["query_k"]]]
+    assert result["advice"]["query_mode"] == "asymmetric"  # the sweep measured Qdrant's own order
     assert (saved / f"h{chosen['h']}_k{chosen['k']}" / "model.safetensors").is_file()
 
 

@@ -46,7 +46,7 @@ def test_rescored_hits_are_the_exact_top_of_the_codes_candidates(loaded, model, 
     adapter, collection = loaded
     queries = vectors[:20] + 0.05 * np.random.default_rng(3).standard_normal(vectors[:20].shape).astype(np.float32)
     ids, scores = collection.search(queries, top_k=10)
-    candidates, _ = adapter.search(query_vectors(model, queries, "asymmetric_nonneg"), DEPTH)
+    candidates, _ = adapter.search(query_vectors(model, queries, collection.query_mode), DEPTH)
     for q in range(len(queries)):
         pool = candidates[q][candidates[q] >= 0]
         cosine = unit(vectors[pool]) @ unit(queries[q])

@@ -5,6 +5,12 @@
   reconstructions — kept to the k_q largest |weights|; signed, so Qdrant only.
 - asymmetric_nonneg: the k_q largest positive weights of `W_dec q̄`, as Milvus and OpenSearch
   accept only non-negative query weights.
+
+The default is the engine's best: `asymmetric` where it scores signed weights, else
+`asymmetric_nonneg` (`default_query_mode`). Dropping the negative weights drops the part of
+`q̄ · x̂` that pushes items away from the query; what that costs the order depends on the model and
+the data, most at small k (benchmarks/RESULTS.md). The signed query names about twice the posting
+lists at full width, so it costs search time too.
 """
 
 from __future__ import annotations
@@ -19,6 +25,12 @@ from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.validation import check_embeddings
 
 QUERY_MODES = ("symmetric", "asymmetric", "asymmetric_nonneg")
+
+
+def default_query_mode(signed_weights: bool) -> str:
+    """The asymmetric query an engine takes: signed where it scores negative weights (Qdrant), its
+    non-negative part otherwise (Milvus, OpenSearch)."""
+    return "asymmetric" if signed_weights else "asymmetric_nonneg"
 
 
 def default_query_k(config: SAEConfig, mode: str = "asymmetric_nonneg") -> int:

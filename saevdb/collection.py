@@ -18,7 +18,7 @@ from saevdb.adapters.batches import BATCH_SIZE
 from saevdb.pipeline import encode_and_upload
 from saevdb.sae_core.decode import rerank_candidates
 from saevdb.sae_core.model import SparseAutoencoder
-from saevdb.sae_core.query import QUERY_MODES, query_vectors
+from saevdb.sae_core.query import QUERY_MODES, default_query_mode, query_vectors
 from saevdb.sae_core.validation import check_embeddings
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,8 @@ class SparseCollection:
         adapter: any `SparseAdapter` (its model must be this model: `ModelInfo.of(model)`).
         model: the trained SAE.
         device: where encoding runs ("cpu", "cuda").
-        query_mode: see `saevdb.sae_core.query`; "asymmetric_nonneg" works on every engine.
+        query_mode: see `saevdb.sae_core.query`; None: the engine's best, `asymmetric` (signed) where
+            the adapter takes negative weights (Qdrant), else `asymmetric_nonneg` (Milvus, OpenSearch).
         query_k: non-zeros per query (default: `saevdb.sae_core.query.default_query_k`, every weight of `W_dec q̄`).
         rerank: fetch this many engine candidates and reorder them client-side by their score
             against the full signed `W_dec q̄`, decoded from the stored codes (`sae_core.decode`;
@@ -63,13 +64,15 @@ class SparseCollection:
         adapter: SparseAdapter,
         model: SparseAutoencoder,
         device: str = "cpu",
-        query_mode: str = "asymmetric_nonneg",
+        query_mode: str | None = None,
         query_k: int | None = None,
         rerank: int | None = None,
         rescore: int = 0,
         batch_size: int = BATCH_SIZE,
         value_scale: float | None = None,
     ) -> None:
+        if query_mode is None:
+            query_mode = default_query_mode(adapter.takes_negative_weights())
         if query_mode not in QUERY_MODES:
             raise ValueError(f"query_mode must be one of {QUERY_MODES}, got {query_mode!r}")
         if rescore < 0 or (rerank or 0) < 0:

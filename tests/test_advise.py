@@ -66,7 +66,19 @@ def test_cli_writes_the_report_or_one_error_and_nothing(clusters, tmp_path, caps
     assert "holds no code" in capsys.readouterr().err and not (tmp_path / "bad.json").exists()
     assert main(shlex.split(f"{base} --budget 24 --json {tmp_path}/advice.json")) == 0
     assert "engine order" in capsys.readouterr().out
-    assert json.loads((tmp_path / "advice.json").read_text())["budget"] == 24
+    advice = json.loads((tmp_path / "advice.json").read_text())
+    assert advice["budget"] == 24 and advice["query_mode"] == "asymmetric"  # --engine qdrant: signed queries
+    assert main(shlex.split(f"{base} --budget 24 --engine milvus --json {tmp_path}/milvus.json")) == 0
+    assert json.loads((tmp_path / "milvus.json").read_text())["query_mode"] == "asymmetric_nonneg"
+
+
+def test_the_engine_order_is_measured_with_the_engines_own_query(clusters):
+    """A signed query scores by all of `W_dec q̄`, the non-negative one by its positive part: the
+    same model, two orders, each the one its engine gives."""
+    signed = advise(clusters, 24, **{**QUICK, "hiddens": (64,)}, query_mode="asymmetric")
+    nonneg = advise(clusters, 24, **{**QUICK, "hiddens": (64,)}, query_mode="asymmetric_nonneg")
+    assert signed["query_mode"] == "asymmetric" and nonneg["query_mode"] == "asymmetric_nonneg"
+    assert [c["recall_at_10"] for c in signed["candidates"]] != [c["recall_at_10"] for c in nonneg["candidates"]]
 
 
 def test_the_verdict_weighs_only_baselines_that_fit_the_budget():

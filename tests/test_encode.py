@@ -7,7 +7,7 @@ import torch
 
 from saevdb.sae_core.encode import encode
 from saevdb.sae_core.model import SparseAutoencoder
-from saevdb.sae_core.query import default_query_k
+from saevdb.sae_core.query import default_query_k, default_query_mode
 
 
 def test_csr_has_at_most_k_positive_entries_per_row(trained, clusters):
@@ -47,6 +47,10 @@ def test_default_query_k_is_full_width_for_asymmetric_queries(trained):
     cfg = trained.config
     assert default_query_k(cfg, "asymmetric_nonneg") == default_query_k(cfg, "asymmetric") == cfg.h
     assert default_query_k(cfg, "symmetric") == cfg.k
+
+
+def test_the_default_query_is_signed_only_where_the_engine_takes_it():
+    assert default_query_mode(True) == "asymmetric" and default_query_mode(False) == "asymmetric_nonneg"
 
 
 def test_float16_values_are_rounded_like_the_engine_stores_them(trained, clusters):

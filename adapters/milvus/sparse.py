@@ -212,6 +212,10 @@ class MilvusAdapter(ModelTagged):
                 row[ORIGINALS_FIELD] = vector
         self.client.upsert(self.collection, rows, timeout=self.timeout)
 
+    def takes_negative_weights(self) -> bool:
+        """Milvus refuses negative sparse weights (SPARSE_FLOAT_VECTOR): codes and queries are non-negative."""
+        return False
+
     def search(
         self,
         queries: sp.csr_matrix,

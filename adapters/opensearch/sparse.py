@@ -7,8 +7,8 @@ named by its latent index. A query is a `bool.should` of `rank_feature` clauses 
 the ~9 significant bits rank_features keeps). OpenSearch takes only positive weights.
 
 `_source` never holds the rank_features map: by default it keeps the code in a compact base64
-field (`source="compact"`), so `retrieve` and re-ranking still work; `source="none"` drops even
-that; `source="full"` keeps the map, which is what an unconfigured index would do.
+field (`source="compact"`, `saevdb.adapters.opensearch.source`), so `retrieve` and re-ranking still
+work; `source="none"` drops even that; `source="full"` keeps the map, which is what an unconfigured index would do.
 
 With `originals=True` the index also keeps each point's dense vector for a two-stage search
 (`saevdb.adapters.opensearch.rescore`): codes find the candidates, exact cosines order them.
@@ -18,7 +18,6 @@ The model's identity lives in the index mapping's `_meta` and is checked before 
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,19 +40,9 @@ from saevdb.adapters.opensearch.constants import (
 )
 from saevdb.adapters.opensearch.index import IndexOnClient, cluster_capabilities, index_settings
 from saevdb.adapters.opensearch.rescore import check_originals, cosine, originals_field, rescore_vectors, rescored
+from saevdb.adapters.opensearch.source import pack_code, unpack_code
 
 _RESERVED = {VECTOR_FIELD, CODE_FIELD, ORIGINALS_FIELD}
-
-
-def _pack(indices: np.ndarray, values: np.ndarray) -> str:
-    """One row's code as base64 of uint32 indices then float32 values: exact, and 8 bytes a non-zero."""
-    return base64.b64encode(indices.astype("<u4").tobytes() + values.astype("<f4").tobytes()).decode()
-
-
-def _unpack(packed: str) -> tuple[np.ndarray, np.ndarray]:
-    raw = base64.b64decode(packed)
-    half = len(raw) // 2
-    return np.frombuffer(raw[:half], dtype="<u4"), np.frombuffer(raw[half:], dtype="<f4")
 
 
 class OpenSearchAdapter(IndexOnClient, ModelTagged):
@@ -221,7 +210,7 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
             indices, values = codes.indices[row], codes.data[row]
             doc = {**(extra or {}), VECTOR_FIELD: dict(zip(map(str, indices.tolist()), values.tolist(), strict=True))}
             if self.source == "compact":
-                doc[CODE_FIELD] = _pack(indices, values)
+                doc[CODE_FIELD] = pack_code(indices, values)
             if originals is not None:
                 doc[ORIGINALS_FIELD] = originals[i].tolist()
             actions.append({"_op_type": "index", "_index": self.index, "_id": str(point), "_source": doc})
@@ -243,6 +232,10 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
         if filter is None:
             return scoring
         return {"bool": {"must": [scoring], "filter": [filter]}}
+
+    def takes_negative_weights(self) -> bool:
+        """OpenSearch refuses negative sparse weights (`rank_features`): codes and queries are non-negative."""
+        return False
 
     def search(
         self,
@@ -294,7 +287,7 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
             if not doc.get("found"):
                 continue
             if self.source == "compact":
-                found[int(doc["_id"])] = _unpack(doc["_source"][CODE_FIELD])
+                found[int(doc["_id"])] = unpack_code(doc["_source"][CODE_FIELD])
             else:
                 features = doc["_source"][VECTOR_FIELD]
                 found[int(doc["_id"])] = (list(map(int, features)), list(features.values()))

@@ -148,6 +148,10 @@ class QdrantAdapter(ModelTagged):
             )
         self.client.upsert(self.collection, points=points, wait=True)
 
+    def takes_negative_weights(self) -> bool:
+        """Qdrant stores and scores negative sparse weights, so queries may be signed."""
+        return True
+
     def search(
         self,
         queries: sp.csr_matrix,

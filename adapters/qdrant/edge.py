@@ -154,6 +154,10 @@ class QdrantEdgeAdapter:
         """Merge segments after a bulk load, as Qdrant's optimiser would in a server."""
         self.shard.optimize()
 
+    def takes_negative_weights(self) -> bool:
+        """Qdrant stores and scores negative sparse weights, so queries may be signed."""
+        return True
+
     def search(
         self,
         queries: sp.csr_matrix,

@@ -34,7 +34,15 @@ class _EdgeManager(BaseManager):
 
 # Named, not discovered: discovery would read the `shard` property, which opens the shard.
 _DENSE_METHODS = ("recreate", "drop", "upsert", "optimize", "search", "count", "stats", "close")
-_SPARSE_METHODS = (*_DENSE_METHODS, "exists", "check_model", "retrieve", "delete", "point_alias")
+_SPARSE_METHODS = (
+    *_DENSE_METHODS,
+    "exists",
+    "check_model",
+    "retrieve",
+    "delete",
+    "point_alias",
+    "takes_negative_weights",
+)
 _EdgeManager.register("QdrantEdgeAdapter", QdrantEdgeAdapter, exposed=_SPARSE_METHODS)
 _EdgeManager.register("QdrantEdgeDenseAdapter", QdrantEdgeDenseAdapter, exposed=_DENSE_METHODS)
 

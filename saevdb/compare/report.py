@@ -21,6 +21,7 @@ COLUMNS = (
     ("p99 ms", "{:7.2f}", 7),
     ("build s", "{:8.1f}", 8),
 )
+QUERY_WORDS = {"asymmetric": "W_dec q̄, signed", "asymmetric_nonneg": "the positive part of W_dec q̄"}
 KEYS = (
     "method",
     "setting",
@@ -52,7 +53,8 @@ def format_compare(report: dict[str, Any]) -> str:
     ]
     for backend, engine in report["engines"].items():
         rows = [r for r in report["rows"] if r["backend"] == backend]
-        lines += ["", f"== {backend} ({engine['version']})", head, "-" * len(head)]
+        queries = QUERY_WORDS[engine["query_mode"]]
+        lines += ["", f"== {backend} ({engine['version']}; saevdb's queries: {queries})", head, "-" * len(head)]
         lines += [_line(r) for r in rows if r["status"] == "ok"]
         lines += [f"  {r['status']}: {r['method']}: {r['reason']}" for r in rows if r["status"] != "ok"]
         fallback = sorted({r["method"] for r in rows if r["status"] == "ok" and r.get("fell_back_to_originals")})

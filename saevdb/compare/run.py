@@ -42,7 +42,7 @@ from saevdb.compare.provision import provisioned
 from saevdb.compare.truth import Truth, measure_search, over_budget
 from saevdb.pipeline import encode_and_upload
 from saevdb.sae_core.model import SparseAutoencoder
-from saevdb.sae_core.query import default_query_k
+from saevdb.sae_core.query import default_query_k, default_query_mode
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,8 @@ def _row(backend: str, build: Build, status: str, **fields) -> dict[str, Any]:
 def compare_backend(
     backend: str, builds: list[Build], database, queries, truth, config: CompareConfig, show: bool
 ) -> dict[str, Any]:
-    """All `builds` in one engine: `{"version", "empty_memory", "rows"}`; a build that fails adds a
+    """All `builds` in one engine: `{"version", "query_mode", "empty_memory", "rows"}` (`query_mode`:
+    the query `SparseCollection` sends this engine by default, signed where it takes it); a build that fails adds a
     row with status "unsupported" or "failed" and the reason, a setting that fails or is over budget
     a row "failed" or "too slow"; the next goes on. A reason names the engine's version (and the
     setting), the row its method."""
@@ -231,7 +232,8 @@ def compare_backend(
             if row["status"] != "ok":
                 row["reason"] = f"{version}: {row['setting']}: {row['reason']}"
             rows.append(_row(backend, build, row.pop("status"), **row))
-    return {"version": version, "empty_memory": empty.to_dict(), "rows": rows}
+    mode = default_query_mode(engine_spec(backend).signed)
+    return {"version": version, "query_mode": mode, "empty_memory": empty.to_dict(), "rows": rows}
 
 
 def compare(
@@ -258,7 +260,7 @@ def compare(
             "methods": None if config.methods is None else list(config.methods),
             "precisions": list(config.precisions),
             "query_ks": list(config.query_ks),
-            "query_k": [[q or default_query_k(m.config, "asymmetric_nonneg") for q in config.query_ks] for m in models],
+            "query_k": [[q or default_query_k(m.config, "asymmetric") for q in config.query_ks] for m in models],
         },
         "engines": {},
         "rows": [],
