@@ -98,6 +98,7 @@ def main() -> None:
     model = load_model(args.model)
     methods = tuple(m.strip() for m in args.methods.split(","))
     config = CompareConfig(clients=4)
+    knobs = None if args.knobs is None else set(args.knobs.split(","))
     results = {"model": str(args.model), "queries": args.queries, "rows": []}
     if args.json.is_file():
         results = json.loads(args.json.read_text())  # resume: builds already measured stay
@@ -107,7 +108,6 @@ def main() -> None:
         truth = Truth.of(queries, database)
         for backend in args.backends.split(","):
             empty = empty_memory(backend)
-            knobs = None if args.knobs is None else set(args.knobs.split(","))
             mode = default_query_mode(engine_spec(backend).signed)
             for build in code_builds(model, backend, knobs) + built_in_builds(backend, methods):
                 if build.server_only or (n, backend, build.method) in done:
