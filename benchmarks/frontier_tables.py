@@ -1,5 +1,5 @@
-"""The tables and sections of `saevdb compare` and `query_cost.py` reports for benchmarks/RESULTS.md
-and the README (see make_results.py).
+"""The tables and sections of `saevdb compare` reports for benchmarks/RESULTS.md and the README (see
+make_results.py).
 
 Kept apart from make_results.py because they read a different kind of file: `compare` reports, merged
 per (engine, method), with the frontier summary recomputed over the rows kept.
@@ -34,7 +34,7 @@ def markdown_table(head: list[str], rows: list[list]) -> str:
     return "\n".join([*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)])
 
 
-def _fmt(row: dict, key: str, digits: int = 0) -> str:
+def fmt(row: dict, key: str, digits: int = 0) -> str:
     return f"{row[key]:,.{digits}f}"
 
 
@@ -69,12 +69,12 @@ def frontier(files: tuple[str, ...] = FRONTIER, caption: str = FRONTIER_CAPTION)
                 r["method"],
                 r["setting"],
                 f"{r['recall_at_10']:.3f}",
-                _fmt(r, "ram_bytes_per_vector"),
-                _fmt(r, "originals_ram_bytes_per_vector"),
-                _fmt(r, "disk_bytes_per_vector"),
+                fmt(r, "ram_bytes_per_vector"),
+                fmt(r, "originals_ram_bytes_per_vector"),
+                fmt(r, "disk_bytes_per_vector"),
                 r["originals_read_per_query"],
-                _fmt(r, "qps"),
-                _fmt(r, "p99_ms", 2),
+                fmt(r, "qps"),
+                fmt(r, "p99_ms", 2),
                 f"{r['ingest_seconds'] + r['optimize_seconds']:,.0f}",
             ]
             for r in rows
@@ -111,66 +111,12 @@ def cheapest_table(files: tuple[str, ...] = FRONTIER) -> str:
     return markdown_table(head, rows)
 
 
-QUERY_COST = "query_cost_wordnet_default.json"
 SMALL_CODES = "compare_wordnet_100k_qdrant_small_k.json"  # few entries per code, for the two-stage search
 FEWEST_CODES = "compare_wordnet_100k_qdrant_fewest.json"  # fewer still: 4 and 5 entries
 
 
-def query_cost() -> str:
-    """`benchmarks/query_cost.py` rows: the codes at each query width beside HNSW and a quantization."""
-    rows = [
-        [
-            f"{r['n']:,}",
-            r["backend"],
-            r["method"],
-            r["setting"],
-            _query_words(r),
-            f"{r['recall_at_10']:.3f}",
-            _fmt(r, "qps"),
-            _fmt(r, "qps_4_clients"),
-            _fmt(r, "p99_ms", 2),
-            _fmt(r, "ram_bytes_per_vector"),
-        ]
-        for r in load_result(QUERY_COST)["rows"]
-        if _not_measured(r) is None
-    ]
-    head = ["n", "engine", "method", "setting", "query", "recall@10", "QPS", "QPS 4 clients", "p99 ms", "RAM B"]
-    unmeasured = [(r, *why) for r in load_result(QUERY_COST)["rows"] if (why := _not_measured(r))]
-    failed = "".join(
-        f"\n- {status}: {r['n']:,} {r['backend']} {', '.join(filter(None, (r['method'], r['setting'])))}:"
-        f" {reason.splitlines()[0]} {_grpc_details(reason)}".rstrip()
-        for r, status, reason in unmeasured
-    )
-    return markdown_table(head, rows) + ("\n" + failed if failed else "")
-
-
-def _query_words(row: dict) -> str:
-    """How a codes row's queries were made; rows written before signed queries were the default hold
-    no `query_mode` and used the non-negative part."""
-    if not row["method"].startswith("saevdb"):
-        return ""
-    return "signed" if row.get("query_mode", "asymmetric_nonneg") == "asymmetric" else "non-negative"
-
-
-def _not_measured(row: dict) -> tuple[str, str] | None:
-    """(status, reason) of a query-cost row that was not measured, or None; rows written before rows
-    had a status name only an `error`."""
-    if "error" in row:
-        return "failed", row["error"]
-    status = row.get("status", "ok")
-    return None if status == "ok" else (status, row["reason"])
-
-
-def _grpc_details(error: str) -> str:
-    """The `details = "..."` line of a gRPC error, which says why (a deadline, a refusal)."""
-    for line in error.splitlines():
-        if line.strip().startswith("details ="):
-            return line.strip()
-    return ""
-
-
 def comparison_sections() -> list[tuple[str, str, str]]:
-    """RESULTS.md's sections of `compare` and `query_cost.py` reports: (title, how it was run, tables)."""
+    """RESULTS.md's sections of `compare` reports: (title, how it was run, tables)."""
     return [
         (
             "Against each engine's own compression",
@@ -211,23 +157,5 @@ def comparison_sections() -> list[tuple[str, str, str]]:
             "--depths 100,300,1000 --methods 'binary 1-bit, 8-bit query,TurboQuant 2-bit'`, run before that "
             "change (its codes-only rows carry the unindexed segment):"
             f"\n\n{cheapest_table((SMALL_CODES,))}\n\n" + frontier((SMALL_CODES,), "Every row of that run"),
-        ),
-        (
-            "Query cost of the codes",
-            "`benchmarks/query_cost.py --model runs/compare100k_default/h16384_k42 --sizes 100000,1000000 "
-            "--backends qdrant --methods 'float32 HNSW,TurboQuant 2-bit'`, then the same with `--sizes 100000 "
-            "--backends milvus,opensearch --methods 'float32 FLAT,float32 HNSW'` for their pruning knobs: the "
-            "tiled WordNet set (noisy copies; at 1M every row has about 8 near-copies, so the true top-10 "
-            "gets easier and recall rises with n), 500 WordNet rows with fresh noise as queries, the model of "
-            "the Qdrant compare run above (h=16384 k=42), measured as in `compare`. The script stores the "
-            "codes' values as float32, so their RAM is that of 42 × 8-byte entries, not the uint8 storage of "
-            "the compare run. Queries are `SparseCollection`'s default, the non-negative part of `W_dec q̄` "
-            "(k_q: how many of its largest weights are kept). Qdrant has no pruning knob for sparse "
-            "search; the query width is its only lever. Failed builds, listed under the table, failed on the "
-            "full-width queries: in Milvus Lite 2.5.1 a call of 256 of them by DAAT_MAXSCORE or DAAT_WAND passed "
-            "the adapter's 60 s deadline (TAAT_NAIVE, now the adapter's default, answers them at 36 QPS); in "
-            "OpenSearch one 16 MB msearch body (about 25 queries of some 8,000 rank_feature clauses each) did "
-            "not answer within the client's 120 s.",
-            query_cost(),
         ),
     ]

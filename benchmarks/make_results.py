@@ -16,6 +16,7 @@ from pathlib import Path
 
 from advice_tables import advice
 from frontier_tables import cheapest_table, comparison_sections, load_result, markdown_table
+from query_tables import query_sections
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
@@ -243,6 +244,7 @@ def results_md() -> str:
             curve(),
         ),
         *comparison_sections(),
+        *query_sections(),
         (
             "Encoding throughput",
             "`benchmarks/encode_throughput.py`: 100,000 rows, median of rounds side by side with a plain "

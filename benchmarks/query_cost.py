@@ -46,6 +46,10 @@ KNOB_VALUES = {
 QUERY_KS = (32, 128, 512, None)  # None: every weight of W_dec q̄ (the default)
 
 
+def label(query_k: int | None) -> str:
+    return f"engine order, k_q {query_k or 'full'}"
+
+
 def code_builds(model, backend: str, knobs: set[str] | None = None) -> list[Build]:
     """The codes at each query width, then one build per non-default pruning value (widest query),
     all of them or those named in `knobs` ("knob=value")."""
@@ -59,10 +63,6 @@ def code_builds(model, backend: str, knobs: set[str] | None = None) -> list[Buil
         return make
 
     name = f"saevdb codes h={model.config.h} k={model.config.k}"
-
-    def label(query_k: int | None) -> str:
-        return f"engine order, k_q {query_k or 'full'}"
-
     widths = tuple(Setting(label(q), engine_order(q)) for q in QUERY_KS)
     builds = [Build(name, "saevdb", "sparse", {}, widths, model=model)]
     for knob in engine_spec(backend).pruning:
@@ -108,7 +108,7 @@ def main() -> None:
         truth = Truth.of(queries, database)
         for backend in args.backends.split(","):
             empty = empty_memory(backend)
-            mode = default_query_mode(engine_spec(backend).signed)
+            signed = engine_spec(backend).signed
             for build in code_builds(model, backend, knobs) + built_in_builds(backend, methods):
                 if build.server_only or (n, backend, build.method) in done:
                     continue
@@ -120,7 +120,7 @@ def main() -> None:
                 for row in rows:
                     row.update(n=n, backend=backend, method=build.method)
                     if build.family == "saevdb":
-                        row["query_mode"] = mode
+                        row["query_mode"] = default_query_mode(signed, row["setting"] == label(None))
                     row.pop("engine_stats", None)
                     results["rows"].append(row)
                     if row["status"] == "ok":

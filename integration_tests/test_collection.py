@@ -80,12 +80,14 @@ def test_engine_order_and_reranked_order(trained, clusters, tmp_path):
 
 
 def test_default_query_is_signed_where_the_engine_takes_it(trained, clusters, tmp_path):
-    """Qdrant scores negative weights, so the default query is all of `W_dec q̄`, signed; naming
-    the non-negative mode still works and ranks by its part of the score."""
+    """Qdrant scores negative weights, so the default full-width query is all of `W_dec q̄`, signed
+    (a cut one its positive part); naming the non-negative mode still works and ranks by its part
+    of the score."""
     adapter = edge_shard(trained, tmp_path / "shard")
     adapter.recreate()
     signed = SparseCollection(adapter, trained, rerank=0)
     assert signed.query_mode == "asymmetric"
+    assert SparseCollection(adapter, trained, query_k=trained.config.h // 2).query_mode == "asymmetric_nonneg"
     signed.add(np.arange(3000), clusters)
     queries = clusters[::150]
     weights = query_vectors(trained, queries, "asymmetric")

@@ -30,7 +30,7 @@ from saevdb.sae_core.evaluate import DEPTH, VALUE_BYTES, EvalConfig, bytes_per_v
 from saevdb.sae_core.metrics import coverage_at, recall_at
 from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.quantize import stored_uint8
-from saevdb.sae_core.query import query_vectors
+from saevdb.sae_core.query import default_query_mode, query_vectors
 from saevdb.sae_core.search import exact_topk
 from saevdb.sae_core.train import TrainConfig, build_and_fit
 from saevdb.sae_core.validation import check_embeddings
@@ -69,13 +69,15 @@ def shapes_for_budget(budget: int, value_dtypes: tuple[str, ...], hiddens: tuple
     return shapes
 
 
-def _engine_order(model, database, queries, query_rows, truth, dtype: str, widths, mode: str) -> dict[int, dict]:
-    """Recall@10 and top-10-in-100 of the engine's order for each query width, queries of `mode`."""
+def _engine_order(model, database, queries, query_rows, truth, dtype: str, widths, signed: bool) -> dict[int, dict]:
+    """Recall@10 and top-10-in-100 of the engine's order for each query width, each width's query
+    the one a `SparseCollection` sends (`query.default_query_mode`)."""
     codes = encode(model, database, value_dtype="float32" if dtype == "uint8" else dtype, show_progress_bar=False)
     if dtype == "uint8":
         codes = stored_uint8(codes)
     out = {}
     for width in widths:
+        mode = default_query_mode(signed, width >= model.config.h)
         found, _ = exact_topk(query_vectors(model, queries, mode, width), codes, DEPTH, exclude=query_rows)
         out[width] = {"recall_at_10": recall_at(truth, found, 10), "top10_in_100": coverage_at(truth, found, 10, DEPTH)}
     return out
@@ -95,7 +97,7 @@ def advise_model(
     queries: int = 500,
     train: TrainConfig | None = None,
     seed: int = 0,
-    query_mode: str = "asymmetric_nonneg",
+    signed_weights: bool = False,
 ) -> tuple[dict, SparseAutoencoder]:
     """Sweep the shapes for `budget` on a seeded sample of `x [n, d]`; returns the report (see CLI)
     and the chosen shape's model, trained on the sample's rows other than its queries.
@@ -107,8 +109,9 @@ def advise_model(
         hiddens: latent widths to try.
         sample: rows sampled as the database; `queries` of them are held out of training.
         train: the schedule for every candidate (default: 5 epochs, the rest as `TrainConfig`).
-        query_mode: the query the target engine takes (`query.default_query_mode` of its registry
-            entry's `signed`): the engine order measured is the one that engine gives.
+        signed_weights: whether the target engine scores negative query weights (its registry
+            entry's `signed`): each width is measured with the query that engine is sent
+            (`query.default_query_mode`), so the engine order measured is the one it gives.
     """
     x = check_embeddings(x, name="advice data")
     n, d = x.shape
@@ -132,7 +135,7 @@ def advise_model(
         model, _ = build_and_fit(database, cfg, schedule, rows=train_rows, show_progress_bar=False)
         seconds = time.perf_counter() - start
         measured = _engine_order(
-            model, database, database[query_rows], query_rows, truth, shape.value_dtype, [shape.h], query_mode
+            model, database, database[query_rows], query_rows, truth, shape.value_dtype, [shape.h], signed_weights
         )
         candidates.append(
             {
@@ -149,7 +152,7 @@ def advise_model(
     best = max(candidates, key=lambda c: c["recall_at_10"])
     widths = sorted({w for w in (4 * best["k"], 16 * best["k"], 64 * best["k"]) if w < best["h"]} | {best["h"]})
     by_width = _engine_order(
-        best["model"], database, database[query_rows], query_rows, truth, best["value_dtype"], widths, query_mode
+        best["model"], database, database[query_rows], query_rows, truth, best["value_dtype"], widths, signed_weights
     )
     full = by_width[best["h"]]["recall_at_10"]
     query_k = min(w for w in widths if by_width[w]["recall_at_10"] >= full - QUERY_TOLERANCE)
@@ -174,7 +177,7 @@ def advise_model(
         "sample_rows": int(rows.size),
         "queries": int(queries),
         "epochs": schedule.epochs,
-        "query_mode": query_mode,
+        "query_mode": default_query_mode(signed_weights),
         "candidates": candidates,
         "query_widths": {str(w): v for w, v in by_width.items()},
         "chosen": {**chosen, "query_k": int(query_k)},

@@ -6,11 +6,14 @@
 - asymmetric_nonneg: the k_q largest positive weights of `W_dec q̄`, as Milvus and OpenSearch
   accept only non-negative query weights.
 
-The default is the engine's best: `asymmetric` where it scores signed weights, else
-`asymmetric_nonneg` (`default_query_mode`). Dropping the negative weights drops the part of
-`q̄ · x̂` that pushes items away from the query; what that costs the order depends on the model and
-the data, most at small k (benchmarks/RESULTS.md). The signed query names about twice the posting
-lists at full width, so it costs search time too.
+The default (`default_query_mode`) is `asymmetric` only for a full-width query to an engine that
+scores signed weights (Qdrant), else `asymmetric_nonneg`. At full width the signed query is exact,
+`q̄ · (x̂ − b_pre)`; dropping its negative weights drops the part that pushes items away from the
+query. A query cut to k_q weights is exact neither way, and its slots then rank better spent on
+positive weights, which name the items that share the query's directions: the signed cut gives a
+share of them (3–42 % on the sets measured) to pushing items away and ranked worse at every cut
+width measured on MovieLens, GloVe and WordNet codes (`benchmarks/query_sign.py`, RESULTS.md). The
+signed query also names about twice the posting lists at full width, so it costs search time.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from saevdb.sae_core.validation import check_embeddings
 QUERY_MODES = ("symmetric", "asymmetric", "asymmetric_nonneg")
 
 
-def default_query_mode(signed_weights: bool) -> str:
-    """The asymmetric query an engine takes: signed where it scores negative weights (Qdrant), its
-    non-negative part otherwise (Milvus, OpenSearch)."""
-    return "asymmetric" if signed_weights else "asymmetric_nonneg"
+def default_query_mode(signed_weights: bool, full_width: bool = True) -> str:
+    """The asymmetric query to send: signed (`asymmetric`) where the engine scores negative weights
+    (Qdrant) and the query keeps all h weights; the non-negative part otherwise (Milvus,
+    OpenSearch, and any query cut to k_q < h weights; see the module docstring)."""
+    return "asymmetric" if signed_weights and full_width else "asymmetric_nonneg"
 
 
 def default_query_k(config: SAEConfig, mode: str = "asymmetric_nonneg") -> int:

@@ -31,8 +31,9 @@ class SparseCollection:
         adapter: any `SparseAdapter` (its model must be this model: `ModelInfo.of(model)`).
         model: the trained SAE.
         device: where encoding runs ("cpu", "cuda").
-        query_mode: see `saevdb.sae_core.query`; None: the engine's best, `asymmetric` (signed) where
-            the adapter takes negative weights (Qdrant), else `asymmetric_nonneg` (Milvus, OpenSearch).
+        query_mode: see `saevdb.sae_core.query`; None: `asymmetric` (signed) where the adapter takes
+            negative weights (Qdrant) and the query is full width, else `asymmetric_nonneg` (Milvus,
+            OpenSearch, and queries cut by `query_k`: `query.default_query_mode`).
         query_k: non-zeros per query (default: `saevdb.sae_core.query.default_query_k`, every weight of `W_dec q̄`).
         rerank: fetch this many engine candidates and reorder them client-side by their score
             against the full signed `W_dec q̄`, decoded from the stored codes (`sae_core.decode`;
@@ -72,7 +73,8 @@ class SparseCollection:
         value_scale: float | None = None,
     ) -> None:
         if query_mode is None:
-            query_mode = default_query_mode(adapter.takes_negative_weights())
+            full_width = query_k is None or query_k >= model.config.h
+            query_mode = default_query_mode(adapter.takes_negative_weights(), full_width)
         if query_mode not in QUERY_MODES:
             raise ValueError(f"query_mode must be one of {QUERY_MODES}, got {query_mode!r}")
         if rescore < 0 or (rerank or 0) < 0:

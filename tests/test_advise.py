@@ -73,12 +73,15 @@ def test_cli_writes_the_report_or_one_error_and_nothing(clusters, tmp_path, caps
 
 
 def test_the_engine_order_is_measured_with_the_engines_own_query(clusters):
-    """A signed query scores by all of `W_dec q̄`, the non-negative one by its positive part: the
-    same model, two orders, each the one its engine gives."""
-    signed = advise(clusters, 24, **{**QUICK, "hiddens": (64,)}, query_mode="asymmetric")
-    nonneg = advise(clusters, 24, **{**QUICK, "hiddens": (64,)}, query_mode="asymmetric_nonneg")
+    """At full width a signed query scores by all of `W_dec q̄`, the non-negative one by its
+    positive part: the same model, two orders, each the one its engine gives; a cut query is the
+    positive part in both, so those widths measure the same."""
+    signed = advise(clusters, 24, **{**QUICK, "hiddens": (64,)}, signed_weights=True)
+    nonneg = advise(clusters, 24, **{**QUICK, "hiddens": (64,)}, signed_weights=False)
     assert signed["query_mode"] == "asymmetric" and nonneg["query_mode"] == "asymmetric_nonneg"
     assert [c["recall_at_10"] for c in signed["candidates"]] != [c["recall_at_10"] for c in nonneg["candidates"]]
+    cut = [w for w in signed["query_widths"] if int(w) < signed["chosen"]["h"]]
+    assert cut and all(signed["query_widths"][w] == nonneg["query_widths"][w] for w in cut)
 
 
 def test_the_verdict_weighs_only_baselines_that_fit_the_budget():

@@ -49,8 +49,10 @@ def test_default_query_k_is_full_width_for_asymmetric_queries(trained):
     assert default_query_k(cfg, "symmetric") == cfg.k
 
 
-def test_the_default_query_is_signed_only_where_the_engine_takes_it():
+def test_the_default_query_is_signed_only_at_full_width_where_the_engine_takes_it():
     assert default_query_mode(True) == "asymmetric" and default_query_mode(False) == "asymmetric_nonneg"
+    assert default_query_mode(True, full_width=False) == default_query_mode(False, full_width=False)
+    assert default_query_mode(False, full_width=False) == "asymmetric_nonneg"
 
 
 def test_float16_values_are_rounded_like_the_engine_stores_them(trained, clusters):

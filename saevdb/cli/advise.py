@@ -8,7 +8,6 @@ from saevdb.adapters.registry import ENGINES, engine_spec
 from saevdb.cli.common import DATA_HELP, add_output_options
 from saevdb.sae_core.advise import ADVISE_EPOCHS, advise
 from saevdb.sae_core.data import load_embeddings
-from saevdb.sae_core.query import default_query_mode
 from saevdb.sae_core.train import TrainConfig
 
 
@@ -41,9 +40,10 @@ def value_dtypes(*engines: str) -> tuple[str, ...]:
     return narrow or ("float32",)
 
 
-def query_mode(*engines: str) -> str:
-    """The query every one of `engines` takes: signed only where all of them score negative weights."""
-    return default_query_mode(all(engine_spec(engine).signed for engine in engines))
+def signed_weights(*engines: str) -> bool:
+    """Whether every one of `engines` scores negative query weights (only then are full-width
+    queries signed)."""
+    return all(engine_spec(engine).signed for engine in engines)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> dict:
         queries=args.queries,
         train=TrainConfig(epochs=args.epochs, seed=args.seed),
         seed=args.seed,
-        query_mode=query_mode(args.engine),
+        signed_weights=signed_weights(args.engine),
     )
     print(format_advice(report, args.engine))
     chosen = report["chosen"]
@@ -73,8 +73,8 @@ def format_advice(report: dict, engine: str) -> str:
     """The sweep as a table: each shape, each baseline at the same bytes, the query widths, the verdict."""
     lines = [
         f"{report['sample_rows']} of {report['rows']} rows, {report['queries']} queries, {report['epochs']} epochs"
-        f" per shape; engine order = exact inner product with full-width {report['query_mode']} queries,"
-        f" as {engine} ranks codes",
+        f" per shape; engine order = exact inner product with full-width {report['query_mode']} queries"
+        f" (cut widths: asymmetric_nonneg), as {engine} ranks codes",
         f"{'shape':<28}{'bytes':>6}{'recall@10':>11}{'top10 in 100':>14}{'train s':>9}",
     ]
     for c in report["candidates"]:

@@ -12,7 +12,7 @@ import numpy as np
 
 from saevdb.adapters import ENGINES
 from saevdb.adapters.registry import dense_options
-from saevdb.cli.advise import format_advice, query_mode, value_dtypes
+from saevdb.cli.advise import format_advice, signed_weights, value_dtypes
 from saevdb.cli.common import DATA_HELP, add_output_options
 from saevdb.compare import CompareConfig, compare, format_compare, plot_compare
 from saevdb.sae_core.advise import ADVISE_EPOCHS, advise_model
@@ -202,7 +202,7 @@ def _advised(args: argparse.Namespace, database: np.ndarray, backends: tuple[str
         **widths,
         train=TrainConfig(epochs=args.epochs or ADVISE_EPOCHS, seed=args.seed),
         seed=args.seed,
-        query_mode=query_mode(*backends),
+        signed_weights=signed_weights(*backends),
     )
     print(format_advice(advice, ", ".join(backends)))
     if args.save_model is not None:

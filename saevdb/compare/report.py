@@ -10,7 +10,7 @@ from saevdb.compare.frontier import TARGETS, cheapest, label, on_frontier
 
 COLUMNS = (
     ("method", "{:32.32s}", 32),
-    ("setting", "{:26.26s}", 26),
+    ("setting", "{:30.30s}", 30),
     ("recall@10", "{:9.3f}", 9),
     ("RAM B/vec", "{:9.0f}", 9),
     ("orig B/vec", "{:10.0f}", 10),
@@ -21,7 +21,10 @@ COLUMNS = (
     ("p99 ms", "{:7.2f}", 7),
     ("build s", "{:8.1f}", 8),
 )
-QUERY_WORDS = {"asymmetric": "W_dec q̄, signed", "asymmetric_nonneg": "the positive part of W_dec q̄"}
+QUERY_WORDS = {
+    "asymmetric": "W_dec q̄, signed at full width, its positive part when cut to k_q",
+    "asymmetric_nonneg": "the positive part of W_dec q̄",
+}
 KEYS = (
     "method",
     "setting",
@@ -49,7 +52,7 @@ def format_compare(report: dict[str, Any]) -> str:
     head = " ".join(f"{name:>{width}s}" if i > 1 else f"{name:{width}s}" for i, (name, _, width) in enumerate(COLUMNS))
     lines = [
         f"{report['n']:,} vectors, {report['queries']:,} queries; saevdb models {shapes}; "
-        f"query weights {report['config']['query_k']}",
+        f"query weights per model {'; '.join(', '.join(map(str, ks)) for ks in report['config']['query_k'])}",
     ]
     for backend, engine in report["engines"].items():
         rows = [r for r in report["rows"] if r["backend"] == backend]

@@ -206,7 +206,8 @@ def compare_backend(
     backend: str, builds: list[Build], database, queries, truth, config: CompareConfig, show: bool
 ) -> dict[str, Any]:
     """All `builds` in one engine: `{"version", "query_mode", "empty_memory", "rows"}` (`query_mode`:
-    the query `SparseCollection` sends this engine by default, signed where it takes it); a build that fails adds a
+    the full-width query `SparseCollection` sends this engine by default, signed where it takes it;
+    cut widths are sent the positive part); a build that fails adds a
     row with status "unsupported" or "failed" and the reason, a setting that fails or is over budget
     a row "failed" or "too slow"; the next goes on. A reason names the engine's version (and the
     setting), the row its method."""
