@@ -12,6 +12,7 @@ says how much of the encoder's cost is the matmul at its best.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import statistics
 import time
@@ -102,6 +103,7 @@ def main() -> None:
         "ratio": round(med["matmul"] / med["encode"], 3),
         "sliced_matmul_rows_per_s": round(args.rows / med["sliced"]),
         "ratio_sliced": round(med["sliced"] / med["encode"], 3),
+        "date": datetime.date.today().isoformat(),
     }
     print(json.dumps(result, indent=2))
 
