@@ -19,9 +19,8 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from saevdb.sae_core import SAEConfig, encode
+from saevdb.sae_core.advise import sample_split
 from saevdb.sae_core.data import load_embeddings
 from saevdb.sae_core.metrics import recall_at
 from saevdb.sae_core.query import query_vectors
@@ -38,13 +37,7 @@ WIDTHS = (16, 64, 256, None)  # None: all h weights
 def measure(name: str, h: int, k: int, seed: int = 0) -> list[dict]:
     """Engine-order recall@10 of signed and non-negative queries at each width, on one set, and the
     share of the signed query's weights that are negative."""
-    x = load_embeddings(name)
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(len(x), min(ROWS, len(x)), replace=False))
-    database = np.asarray(x[rows], dtype=np.float32)
-    database /= np.maximum(np.linalg.norm(database, axis=1, keepdims=True), 1e-12)
-    query_rows = np.sort(rng.choice(len(rows), QUERIES, replace=False))
-    train_rows = np.setdiff1d(np.arange(len(rows)), query_rows)
+    database, query_rows, train_rows = sample_split(load_embeddings(name), ROWS, QUERIES, seed)
     cfg = SAEConfig(d=database.shape[1], h=h, k=k)
     schedule = TrainConfig(epochs=EPOCHS, seed=seed)
     model, _ = build_and_fit(database, cfg, schedule, rows=train_rows, show_progress_bar=False)
@@ -53,17 +46,15 @@ def measure(name: str, h: int, k: int, seed: int = 0) -> list[dict]:
     truth, _ = exact_topk(queries, database, 10, exclude=query_rows)
     out = []
     for width in WIDTHS:
-        recall = {}
-        for mode in ("asymmetric", "asymmetric_nonneg"):
-            weights = query_vectors(model, queries, mode, width)
-            found, _ = exact_topk(weights, codes, 10, exclude=query_rows)
-            recall[mode] = recall_at(truth, found, 10)
-            if mode == "asymmetric":
-                negative_share = float((weights.data < 0).mean())
+        weights = {mode: query_vectors(model, queries, mode, width) for mode in ("asymmetric", "asymmetric_nonneg")}
+        recall = {
+            mode: recall_at(truth, exact_topk(w, codes, 10, exclude=query_rows)[0], 10) for mode, w in weights.items()
+        }
+        negative_share = float((weights["asymmetric"].data < 0).mean())
         out.append(
             {
                 "data": name,
-                "rows": int(len(rows)),
+                "rows": int(len(database)),
                 "d": int(database.shape[1]),
                 "h": h,
                 "k": k,

@@ -69,6 +69,18 @@ def shapes_for_budget(budget: int, value_dtypes: tuple[str, ...], hiddens: tuple
     return shapes
 
 
+def sample_split(x: np.ndarray, sample: int, queries: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A seeded sample of `min(sample, n)` rows of `x [n, d]`, L2-normalised float32, as the database
+    measured on; returns `(database [m, d], query_rows, train_rows)`, positions in the sample:
+    `queries` of them held out of training (and excluded from their own results)."""
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(x), min(sample, len(x)), replace=False))
+    database = np.asarray(x[rows], dtype=np.float32)
+    database /= np.maximum(np.linalg.norm(database, axis=1, keepdims=True), 1e-12)
+    query_rows = np.sort(rng.choice(rows.size, queries, replace=False))
+    return database, query_rows, np.setdiff1d(np.arange(rows.size), query_rows)
+
+
 def _engine_order(model, database, queries, query_rows, truth, dtype: str, widths, signed: bool) -> dict[int, dict]:
     """Recall@10 and top-10-in-100 of the engine's order for each query width, each width's query
     the one a `SparseCollection` sends (`query.default_query_mode`)."""
@@ -120,12 +132,7 @@ def advise_model(
     if not 0 < queries < min(sample, n) // 2:
         raise ValueError(f"--queries {queries} must be below half the sample ({min(sample, n)} rows)")
     shapes = shapes_for_budget(budget, value_dtypes, hiddens)
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(n, min(sample, n), replace=False))
-    database = np.asarray(x[rows], dtype=np.float32)
-    database /= np.maximum(np.linalg.norm(database, axis=1, keepdims=True), 1e-12)
-    query_rows = np.sort(rng.choice(rows.size, queries, replace=False))
-    train_rows = np.setdiff1d(np.arange(rows.size), query_rows)
+    database, query_rows, train_rows = sample_split(x, sample, queries, seed)
     schedule = train or TrainConfig(epochs=ADVISE_EPOCHS, seed=seed)
     truth, _ = exact_topk(database[query_rows], database, DEPTH, exclude=query_rows)
     candidates = []
@@ -174,7 +181,7 @@ def advise_model(
     report = {
         "budget": budget,
         "rows": int(n),
-        "sample_rows": int(rows.size),
+        "sample_rows": int(len(database)),
         "queries": int(queries),
         "epochs": schedule.epochs,
         "query_mode": default_query_mode(signed_weights),

@@ -10,9 +10,9 @@ The default (`default_query_mode`) is `asymmetric` only for a full-width query t
 scores signed weights (Qdrant), else `asymmetric_nonneg`. At full width the signed query is exact,
 `q̄ · (x̂ − b_pre)`; dropping its negative weights drops the part that pushes items away from the
 query. A query cut to k_q weights is exact neither way, and its slots then rank better spent on
-positive weights, which name the items that share the query's directions: the signed cut gives a
-share of them (3–42 % on the sets measured) to pushing items away and ranked worse at every cut
-width measured on MovieLens, GloVe and WordNet codes (`benchmarks/query_sign.py`, RESULTS.md). The
+positive weights, which name the items that share the query's directions: the signed cut gives
+some of them to pushing items away and ranked worse at every cut width measured on MovieLens,
+GloVe and WordNet codes (`benchmarks/query_sign.py`, RESULTS.md). The
 signed query also names about twice the posting lists at full width, so it costs search time.
 """
 
