@@ -15,10 +15,14 @@ from saevdb.sae_core.query import query_vectors
 DEPTH = 50
 
 
-@pytest.fixture(params=[*BACKENDS, "qdrant-client"])
+FILES = {"qdrant-file-float32": "float32", "qdrant-file-float16": "float16"}
+
+
+@pytest.fixture(params=[*BACKENDS, "qdrant-client", *FILES])
 def loaded(request, shared_engine, model, vectors):
-    """A two-stage collection in each local engine, and in qdrant-client's local mode (the
-    `QdrantAdapter` a Qdrant server is reached with)."""
+    """A two-stage collection in each local engine, in qdrant-client's local mode (the
+    `QdrantAdapter` a Qdrant server is reached with), and in Qdrant Edge with the originals in a
+    flat file beside the shard (`originals_file=`)."""
     if request.param == "qdrant-client":
         pytest.importorskip("qdrant_client")
         from qdrant_client import QdrantClient
@@ -27,9 +31,12 @@ def loaded(request, shared_engine, model, vectors):
 
         adapter = QdrantAdapter(ModelInfo.of(model), QdrantClient(":memory:"), "two_stage", originals=True)
     else:
-        skip_unless_runnable(request.param)
-        engine = shared_engine(request.param)
-        adapter = engine.sparse_adapter(ModelInfo.of(model), f"two_stage_{request.param}", originals=True)
+        backend, options = (
+            ("qdrant", {"originals_file": FILES[request.param]}) if request.param in FILES else (request.param, {})
+        )
+        skip_unless_runnable(backend)
+        name = f"two_stage_{request.param}".replace("-", "_")
+        adapter = shared_engine(backend).sparse_adapter(ModelInfo.of(model), name, originals=True, **options)
     adapter.recreate()
     collection = SparseCollection(adapter, model, rescore=DEPTH)
     collection.add(np.arange(len(vectors)), vectors)
@@ -68,6 +75,12 @@ def test_two_stage_refuses_a_batch_without_originals(loaded, model, vectors):
     with pytest.raises(ValueError):
         adapter.upsert([900_001, 900_002, 900_003], codes, None, bad)
     assert adapter.count() == before
+
+
+def test_originals_file_needs_originals(model, shared_engine):
+    skip_unless_runnable("qdrant")
+    with pytest.raises(ValueError, match="originals=True"):
+        shared_engine("qdrant").sparse_adapter(ModelInfo.of(model), "never_created", originals_file="float16")
 
 
 def test_collection_refuses_rescore_with_rerank(model, shared_engine):

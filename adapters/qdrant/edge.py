@@ -28,9 +28,11 @@ from saevdb.adapters.batches import (
     rows_to_csr,
 )
 from saevdb.adapters.launcher import allocated_bytes
+from saevdb.adapters.originals import OriginalsFile
 from saevdb.adapters.qdrant.constants import (
     DENSE_NAME,
     MODEL_FILE,
+    ORIGINALS_FILE,
     PRECISIONS,
     SPARSE_INDEXING_THRESHOLD_KB,
     VECTOR_NAME,
@@ -59,6 +61,10 @@ class QdrantEdgeAdapter:
         indexing_threshold_kb: segments holding more than this (KB of vectors) are rebuilt by
             `optimize()` into an immutable segment with the sparse index (see
             `constants.SPARSE_INDEXING_THRESHOLD_KB`); None keeps Qdrant's default.
+        originals_file: with `originals`, keep them in a flat file beside the shard
+            (`saevdb.adapters.originals.OriginalsFile` of this dtype, "float32" or "float16") instead
+            of a dense vector in it: the shard holds the codes alone, the second stage reads the
+            codes' top `rescore_depth` rows from the file, in the process that holds the shard.
     """
 
     def __init__(
@@ -69,8 +75,14 @@ class QdrantEdgeAdapter:
         on_disk: bool = False,
         originals: bool = False,
         indexing_threshold_kb: int | None = SPARSE_INDEXING_THRESHOLD_KB,
+        originals_file: str | None = None,
     ) -> None:
+        if originals_file is not None and not originals:
+            raise ValueError("originals_file names where the originals are kept: it needs originals=True")
         self.model, self.path = model, Path(path)
+        self._file = (
+            None if originals_file is None else OriginalsFile(self.path / ORIGINALS_FILE, model.d, originals_file)
+        )
         self.datatype, self.on_disk, self.originals = check_datatype(datatype, PRECISIONS), on_disk, originals
         self.indexing_threshold_kb = indexing_threshold_kb
         self._shard: edge.EdgeShard | None = None
@@ -78,13 +90,13 @@ class QdrantEdgeAdapter:
     def __repr__(self) -> str:
         return (
             f"QdrantEdgeAdapter(path={str(self.path)!r}, datatype={self.datatype}, on_disk={self.on_disk}, "
-            f"originals={self.originals})"
+            f"originals={self.originals}, originals_file={self._file and self._file.dtype.name})"
         )
 
     def _config(self) -> edge.EdgeConfig:
         params = edge.EdgeSparseVectorParams(on_disk=self.on_disk, datatype=DATATYPES[self.datatype])
         optimizers = edge.EdgeOptimizersConfig(indexing_threshold=self.indexing_threshold_kb)
-        if not self.originals:
+        if not self.originals or self._file is not None:
             return edge.EdgeConfig(sparse_vectors={VECTOR_NAME: params}, optimizers=optimizers)
         no_graph = edge.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
         dense = edge.EdgeVectorParams(
@@ -145,9 +157,11 @@ class QdrantEdgeAdapter:
         points = []
         for i, (point, row) in enumerate(zip(ids, codes, strict=True)):
             vectors = {VECTOR_NAME: edge.SparseVector(row.indices.tolist(), row.data.tolist())}
-            if dense is not None:
+            if dense is not None and self._file is None:
                 vectors[DENSE_NAME] = dense[i].tolist()
             points.append(edge.Point(int(point), vectors, None if payloads is None else payloads[i]))
+        if dense is not None and self._file is not None:
+            self._file.write(ids, dense)
         self.shard.update(edge.UpdateOperation.upsert_points(points))
 
     def optimize(self) -> None:
@@ -169,15 +183,18 @@ class QdrantEdgeAdapter:
         queries = check_queries(queries, self.model.h, nonneg=False)
         dense = check_rescore(rescore_queries, rescore_depth, self.originals, self.model.d, queries.shape[0], top_k)
         hits = []
+        first_stage = top_k if dense is None or self._file is None else rescore_depth
         for i, q in enumerate(queries):
             codes = edge.Query.Nearest(edge.SparseVector(q.indices.tolist(), q.data.tolist()), using=VECTOR_NAME)
-            if dense is None:
-                request = edge.QueryRequest(limit=top_k, query=codes, filter=filter)
+            if dense is None or self._file is not None:
+                request = edge.QueryRequest(limit=first_stage, query=codes, filter=filter)
             else:
                 first = edge.Prefetch(limit=rescore_depth, query=codes, filter=filter)
                 exact = edge.Query.Nearest(dense[i].tolist(), using=DENSE_NAME)
                 request = edge.QueryRequest(limit=top_k, query=exact, prefetches=[first], filter=filter)
             hits.append([(int(p.id), p.score) for p in self.shard.query(request)])
+        if dense is not None and self._file is not None:
+            return self._file.rescore(dense, pad_results(hits, rescore_depth)[0], top_k)
         return pad_results(hits, top_k)
 
     def retrieve(self, ids: Sequence[int]) -> sp.csr_matrix:
@@ -200,9 +217,12 @@ class QdrantEdgeAdapter:
             "disk_bytes": allocated_bytes(self.path),
             "datatype": self.datatype,
             "originals": self.originals,
+            "originals_file": self._file is not None and self._file.dtype.name,
         }
 
     def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
         if self._shard is not None:
             self._shard.close()
             self._shard = None

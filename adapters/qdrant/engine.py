@@ -21,7 +21,7 @@ from pathlib import Path
 
 from saevdb.adapters.base import ModelInfo
 from saevdb.adapters.launcher import STOP_TIMEOUT_S, LocalEngine
-from saevdb.adapters.qdrant.constants import VECTOR_NAME
+from saevdb.adapters.qdrant.constants import ORIGINALS_FILE, VECTOR_NAME
 from saevdb.adapters.qdrant.edge import QdrantEdgeAdapter
 from saevdb.adapters.qdrant.edge_dense import QdrantEdgeDenseAdapter
 
@@ -116,9 +116,11 @@ class QdrantEdgeProcess(LocalEngine):
     def file_role(self, path: Path) -> str:
         """Roles of a shard's files: the codes' inverted index and stored codes are `sparse`; another
         vector's index is its `graph`; its `quantized*` files `quantized`; its other stored values
-        (`matrix.dat`, chunks) the float32 `vectors`; id trackers and deletion flags `ids`; `wal/`
-        the WAL; payloads and configuration `other`."""
+        (`matrix.dat`, chunks) and the flat originals file beside the shard the `vectors`; id
+        trackers and deletion flags `ids`; `wal/` the WAL; payloads and configuration `other`."""
         parts = path.parts
+        if path.name == ORIGINALS_FILE:
+            return "vectors"
         if "wal" in parts:
             return "wal"
         if path.name.startswith("id_tracker") or path.name.startswith("mutable_id_tracker") or "deleted" in path.name:

@@ -23,24 +23,22 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from saevdb.adapters import ENGINES, ModelInfo, UnsupportedFeatureError, local_engine
 from saevdb.adapters.launcher import allocated_bytes
 from saevdb.adapters.memory import ProcessMemory
 from saevdb.adapters.registry import engine_spec, engine_version
+from saevdb.compare.build import build_collection, open_adapter
 from saevdb.compare.frontier import summary
 from saevdb.compare.plan import Build, built_in_builds, saevdb_builds
 from saevdb.compare.provision import provisioned
 from saevdb.compare.truth import Truth, measure_search, over_budget
-from saevdb.pipeline import encode_and_upload
 from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.query import default_query_k, default_query_mode
 
@@ -48,8 +46,6 @@ logger = logging.getLogger(__name__)
 
 UINT8_SAMPLE = 4096
 """Rows whose codes fit a uint8 build's scale (a high quantile of their values: a sample is enough)."""
-
-COLLECTION = "items"
 
 
 @dataclass(frozen=True)
@@ -84,32 +80,6 @@ class CompareConfig:
     setting_budget_s: float = 1200.0
 
 
-def _batches(database: np.ndarray, size: int):
-    """`(ids, rows, None)` slices of the database; row numbers are the ids."""
-    for lo in range(0, len(database), size):
-        yield np.arange(lo, min(lo + size, len(database))), database[lo : lo + size], None
-
-
-def _adapter(engine, build: Build, d: int):
-    if build.kind == "sparse":
-        return engine.sparse_adapter(ModelInfo.of(build.model), COLLECTION, **build.options)
-    return engine.dense_adapter(d, COLLECTION, **build.options)
-
-
-def _load(adapter, build: Build, database: np.ndarray, config: CompareConfig, show: bool) -> float:
-    """Upsert the whole database; returns the wall seconds of encoding and upload together."""
-    start = time.perf_counter()
-    desc = f"{build.method} ingest"
-    if build.kind == "sparse":
-        originals = bool(build.options.get("originals"))
-        batches = _batches(database, config.batch_size)
-        encode_and_upload(adapter, build.model, batches, "cpu", show, desc, originals, build.value_scale)
-    else:
-        for ids, rows, _ in tqdm(_batches(database, config.batch_size), desc=desc, disable=not show, leave=False):
-            adapter.upsert(ids, rows)
-    return time.perf_counter() - start
-
-
 def empty_memory(backend: str) -> ProcessMemory:
     """The engine started on an empty folder, its freed heap returned: the baseline every build's
     anonymous memory is counted from."""
@@ -127,16 +97,10 @@ def run_build(backend: str, build: Build, database, queries, truth: Truth, empty
     folder = Path(tempfile.mkdtemp(prefix=f"saevdb-compare-{backend}-"))
     n, d = database.shape
     try:
-        with local_engine(backend, folder) as engine:
-            adapter = _adapter(engine, build, d)
-            adapter.recreate()
-            ingest_s = _load(adapter, build, database, config, show)
-            start = time.perf_counter()
-            adapter.optimize()
-            optimize_s = time.perf_counter() - start
+        ingest_s, optimize_s = build_collection(backend, build, database, folder, config.batch_size, show)
         rows = []
         with local_engine(backend, folder) as engine:
-            adapter = _adapter(engine, build, d)
+            adapter = open_adapter(engine, build, d)
             adapter.count()  # loads the collection
             engine.trim()
             loaded, fell_back = engine.memory(), False

@@ -1,0 +1,187 @@
+"""Serving under a memory cap: each option's engine in a memory cgroup, its files evicted first,
+the cap swept down to the OOM kill (`saevdb.compare.capped`).
+
+    .venv/bin/python benchmarks/memory_cap.py --model runs/memcap/h4096_k8 --n 250000 \\
+        --json benchmarks/results/memory_cap_wordnet_250k.json --plot benchmarks/results/memory_cap_wordnet_250k.png
+
+Database: the first n rows of the tiled WordNet set of `ingest_million.py` (noisy copies of WordNet
+rows: every row has near-copies, which inflates recall); queries: WordNet rows with fresh noise, as
+in `query_cost.py`. Options: each model's codes with the originals on disk in the same Qdrant Edge
+shard (two-stage search), and the built-ins named by `--methods`, only the settings `--settings`
+names (substrings of the labels). Each build is made once in its own folder under `--folder` and
+served by a fresh engine per cap. Per option the first run has no cap (the cgroup still counts what
+the engine charged); then the cap, counted as the whole engine (`empty` + what the cgroup may
+charge), falls as `FRACTIONS` of that first run's peak until every setting fails, and is bisected
+`--bisect` times between the lowest that served and the highest that did not.
+
+The device's random 4 KiB read rate is measured in the same run (`disk_rate.py`), 1 and 4 readers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from disk_rate import random_read_rate  # noqa: E402
+from ingest_million import tiled_input  # noqa: E402
+
+from saevdb.compare.build import build_collection  # noqa: E402
+from saevdb.compare.capped import MB, check_caps, empty_engine_bytes, serve_capped  # noqa: E402
+from saevdb.compare.plan import Build, built_in_builds, saevdb_builds  # noqa: E402
+from saevdb.compare.truth import Truth  # noqa: E402
+from saevdb.sae_core.data import load_wordnet  # noqa: E402
+from saevdb.sae_core.model_files import load_model  # noqa: E402
+
+BACKEND = "qdrant"
+FRACTIONS = (0.8, 0.65, 0.5, 0.4, 0.32, 0.25, 0.2, 0.16, 0.125, 0.1, 0.08, 0.06, 0.045, 0.035)
+
+
+def slug(method: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", method.lower()).strip("_")
+
+
+def option_builds(args) -> list[Build]:
+    """The two-stage build of each model (codes at `--precision`) and the built-ins, with only the
+    settings `--settings` names."""
+    builds = []
+    query_ks = tuple(None if q == "full" else int(q) for q in args.query_k.split(","))
+    depths = tuple(int(x) for x in args.depths.split(","))
+    for path in args.model:
+        model = load_model(path)
+        builds += [b for b in saevdb_builds(model, query_ks, 0, depths, args.precision) if b.options.get("originals")]
+    builds += built_in_builds(BACKEND, tuple(m.strip() for m in args.methods.split(";")))
+    wanted = [s.strip() for s in args.settings.split(";")]
+    kept = []
+    for build in builds:
+        settings = tuple(s for s in build.settings if any(w in s.label for w in wanted))
+        if settings:
+            kept.append(replace(build, settings=settings))
+    return kept
+
+
+def sweep(build: Build, folder: Path, d: int, empty: int, queries, truth, args, log: list[dict]) -> None:
+    """Uncapped, then falling caps to the first at which every setting fails, then bisection."""
+
+    def serve(cap: int | None) -> bool:
+        done = [r for r in log if r["method"] == build.method and r["cap_bytes"] == cap]
+        rows = done or serve_capped(BACKEND, build, folder, d, cap, empty, queries, truth, clients=args.clients)
+        for row in rows if not done else ():
+            row.update(n=args.n, method=build.method)
+            log.append(row)
+            logging.info(
+                "  cap %s %-28s %s",
+                "none" if cap is None else f"{cap / MB:.0f} MB",
+                row["setting"],
+                f"recall {row['recall_at_10']:.3f} QPS {row['qps']:.0f} / {row[f'qps_{args.clients}_clients']:.0f}"
+                f" read {row['read_bytes_per_query'] / 1024:.0f} KiB/q"
+                if row["status"] == "ok"
+                else row["reason"],
+            )
+        return any(r["status"] == "ok" for r in rows)
+
+    serve(None)
+    first = next(r for r in log if r["method"] == build.method and r["cap_bytes"] is None and "cgroup" in r)
+    peak = first["cgroup"].get("peak_bytes") or first["cgroup"]["usage_bytes"]
+    served, failed = None, None
+    for fraction in FRACTIONS:
+        cap = empty + int(peak * fraction)
+        if serve(cap):
+            served = cap
+        else:
+            failed = cap
+            break
+    for _ in range(args.bisect if served and failed else 0):
+        middle = (served + failed) // 2
+        if serve(middle):
+            served = middle
+        else:
+            failed = middle
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, action="append", default=[], help="a codes model (repeatable)")
+    parser.add_argument("--n", type=int, default=250_000)
+    parser.add_argument("--input", type=Path, default=Path("runs/wordnet_tiled_1m.npy"))
+    parser.add_argument("--folder", type=Path, default=Path("runs/memcap"))
+    parser.add_argument("--methods", default="binary 1-bit, 8-bit query;TurboQuant 2-bit;scalar int8")
+    parser.add_argument("--settings", default="two-stage;oversampling 2, rescore;oversampling 4, rescore")
+    parser.add_argument("--precision", default="float16")
+    parser.add_argument("--depths", default="100")
+    parser.add_argument("--query-k", default="128")
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--bisect", type=int, default=2)
+    parser.add_argument("--caps", default=None, help="fixed total caps in MB, comma-separated, instead of the sweep")
+    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--plot", type=Path, default=None)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    empty = empty_engine_bytes(BACKEND, args.folder / "empty")
+    caps = None if args.caps is None else [int(float(c) * MB) for c in args.caps.split(",")]
+    if caps:
+        check_caps(caps, empty, BACKEND)
+    builds = option_builds(args)
+    if not args.input.is_file():
+        args.input.parent.mkdir(parents=True, exist_ok=True)
+        tiled_input(args.input, max(args.n, 1_000_000))
+    database = np.asarray(np.load(args.input, mmap_mode="r")[: args.n], dtype=np.float32)
+    source = np.asarray(load_wordnet(), dtype=np.float32)
+    rng = np.random.default_rng(1)
+    picks = rng.choice(len(source), args.queries, replace=False)
+    queries = source[picks] + rng.normal(0, 0.01, (args.queries, source.shape[1])).astype(np.float32)
+    truth = Truth.of(queries, database)
+    report = json.loads(args.json.read_text()) if args.json.is_file() else {"rows": [], "builds": {}}
+    report.update(n=args.n, queries=args.queries, empty_engine_bytes=empty)
+    report["disk"] = [random_read_rate(args.input, 3.0, threads) for threads in (1, 4)]
+    for build in builds:
+        folder = args.folder / str(args.n) / slug(build.method)
+        if build.method not in report["builds"]:
+            logging.info("building %s at n=%d", build.method, args.n)
+            ingest_s, optimize_s = build_collection(BACKEND, build, database, folder, 1000, True)
+            report["builds"][build.method] = {"folder": str(folder), "ingest_s": ingest_s, "optimize_s": optimize_s}
+            args.json.write_text(json.dumps(report, indent=1))
+        logging.info("serving %s", build.method)
+        if caps:
+            for cap in caps:
+                rows = serve_capped(BACKEND, build, folder, database.shape[1], cap, empty, queries, truth)
+                report["rows"] += [{**r, "n": args.n, "method": build.method} for r in rows]
+        else:
+            sweep(build, folder, database.shape[1], empty, queries, truth, args, report["rows"])
+        args.json.write_text(json.dumps(report, indent=1))
+    if args.plot:
+        plot(report, args.plot, args.clients)
+
+
+def plot(report: dict, path: Path, clients: int) -> None:
+    """QPS (one client, solid; `clients` clients, dashed) against the total cap, one line per option."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    lines: dict[tuple[str, str], list] = {}
+    for row in report["rows"]:
+        if row["status"] == "ok" and row["cap_bytes"] is not None:
+            lines.setdefault((row["method"], row["setting"]), []).append(row)
+    for (method, setting), rows in sorted(lines.items()):
+        rows.sort(key=lambda r: r["cap_bytes"])
+        caps = [r["cap_bytes"] / MB for r in rows]
+        (line,) = ax.plot(caps, [r["qps"] for r in rows], marker="o", label=f"{method}, {setting}")
+        ax.plot(caps, [r[f"qps_{clients}_clients"] for r in rows], linestyle="--", color=line.get_color())
+    ax.set_xlabel("memory cap, whole engine process (MB)")
+    ax.set_ylabel(f"QPS (solid: 1 client, dashed: {clients})")
+    ax.set_yscale("log")
+    ax.set_title(f"Qdrant Edge under a memory cap, {report['n']:,} rows (tiled WordNet)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)

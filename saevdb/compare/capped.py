@@ -1,0 +1,150 @@
+"""Serving a built collection under a memory cap: the proof of a RAM figure.
+
+Per cap, a fresh engine starts on the build's folder (still empty of the collection: Qdrant Edge
+opens a shard on first use), joins a child memory cgroup limited to `cap − empty`, and only then
+has every file of the folder evicted from the page cache and the collection loaded. So every page
+the collection needs, anonymous or file-backed, originals included, is charged to that cgroup and
+counts against the cap: the kernel reclaims file pages under it and kills the engine when anonymous
+memory alone would pass it (there is no swap). `empty` is the resident memory of the same engine
+started on an empty folder, which every cap must exceed (`check_caps`).
+
+Each search setting of the build is then run as `compare` runs it (`truth.measure_search`: recall@10
+in batches, single-client latency, `clients`-thread QPS: three passes over the queries), with the
+process's storage reads (`/proc/PID/io` read_bytes) and major faults (`/proc/PID/stat`) over the
+three passes divided per query, and after them the cgroup's `memory.stat` and the process's
+memory per mapping and role (`LocalEngine.memory`: what the charge is made of). An engine the OOM killer
+ends marks the rest of the rows failed, with the cap and the cgroup's last reading.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from saevdb.adapters import local_engine
+from saevdb.adapters.cgroup import MemoryCgroup, evict
+from saevdb.compare.build import open_adapter
+from saevdb.compare.plan import Build
+from saevdb.compare.run import failure
+from saevdb.compare.truth import Truth, measure_search, over_budget
+
+logger = logging.getLogger(__name__)
+
+MB = 1 << 20
+STAT_KEYS = ("rss", "cache", "mapped_file")
+
+
+def empty_engine_bytes(backend: str, folder: Path) -> int:
+    """Resident memory of `backend`'s engine started on the empty folder `folder` (created)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with local_engine(backend, folder) as engine:
+        return psutil.Process(engine.pid).memory_info().rss
+
+
+def check_caps(caps: list[int], empty_bytes: int, backend: str) -> None:
+    """Refuse, before anything is built, a cap the empty engine alone would fill."""
+    low = [c for c in caps if c <= empty_bytes]
+    if low:
+        raise ValueError(
+            f"memory cap {min(low) / MB:.0f} MB is below the {empty_bytes / MB:.0f} MB the empty {backend}"
+            " engine needs: a cap must leave room for the collection"
+        )
+
+
+def _counters(pid: int) -> tuple[int, int]:
+    """(bytes the process read from storage, major page faults) so far."""
+    return psutil.Process(pid).io_counters().read_bytes, _major_faults(pid)
+
+
+def _major_faults(pid: int) -> int:
+    """`majflt`, the 10th field after the command name of `/proc/PID/stat`."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[9])
+
+
+def _cgroup_reading(cgroup: MemoryCgroup) -> dict:
+    stat = cgroup.stat()
+    return {
+        "usage_bytes": cgroup.usage_bytes(),
+        "peak_bytes": cgroup.peak_bytes(),
+        **{f"{key}_bytes": stat.get(key, 0) for key in STAT_KEYS},
+        "oom_kills": cgroup.oom_kills(),
+    }
+
+
+def serve_capped(
+    backend: str,
+    build: Build,
+    folder: Path,
+    d: int,
+    cap_bytes: int | None,
+    empty_bytes: int,
+    queries: np.ndarray,
+    truth: Truth,
+    clients: int = 4,
+    top_k: int = 10,
+    setting_budget_s: float = 600.0,
+) -> list[dict]:
+    """One row per setting of `build` served from `folder` with total memory `cap_bytes` (None: no
+    cap; the cgroup still counts). Rows carry `status` "ok", "failed" (the OOM kill or the error,
+    with the last cgroup reading) or "too slow" (`truth.over_budget`)."""
+    limit = None if cap_bytes is None else cap_bytes - empty_bytes
+    base = {"cap_bytes": cap_bytes, "cap_above_empty_bytes": limit, "empty_engine_bytes": empty_bytes}
+    rows: list[dict] = []
+    with MemoryCgroup.child(f"saevdb-{backend}") as cgroup, local_engine(backend, folder) as engine:
+        cgroup.set_limit(limit)
+        cgroup.add(engine.pid)
+        evicted = evict(folder)
+        base["evicted_bytes"] = evicted
+        reading: dict = {}
+        try:
+            adapter = open_adapter(engine, build, d)
+            adapter.count()  # loads the collection, inside the cap
+            loaded = _cgroup_reading(cgroup)
+            for setting in build.settings:
+                row = {**base, "setting": setting.label, "loaded": loaded}
+                search = setting.searcher(adapter, top_k)
+                reason = over_budget(search, queries, setting_budget_s)
+                if reason:
+                    rows.append({**row, "status": "too slow", "reason": reason})
+                    continue
+                read0, faults0 = _counters(engine.pid)
+                measured = measure_search(search, queries, truth, clients, False, setting.label)
+                read1, faults1 = _counters(engine.pid)
+                reading = _cgroup_reading(cgroup)
+                passes = 3 * len(queries)
+                rows.append(
+                    {
+                        **row,
+                        "status": "ok",
+                        "originals_read_per_query": setting.originals_read(top_k),
+                        **measured,
+                        "read_bytes_per_query": (read1 - read0) / passes,
+                        "major_faults_per_query": (faults1 - faults0) / passes,
+                        "cgroup": reading,
+                        "memory": engine.memory().to_dict(),
+                    }
+                )
+        except Exception as e:  # the OOM killer, or the engine refusing: the rest of this cap's rows
+            killed = cgroup.oom_kills() > 0
+            reason = f"OOM kill at cap {cap_bytes / MB:.0f} MB" if killed and cap_bytes else failure(e)
+            reading = reading or _last_reading(cgroup)
+            done = {r["setting"] for r in rows}
+            for setting in build.settings:
+                if setting.label not in done:
+                    rows.append(
+                        {**base, "setting": setting.label, "status": "failed", "reason": reason, "cgroup": reading}
+                    )
+            logger.warning("%s at cap %s: %s", build.method, cap_bytes, reason)
+            engine.kill()
+    return rows
+
+
+def _last_reading(cgroup: MemoryCgroup) -> dict:
+    try:
+        return _cgroup_reading(cgroup)
+    except OSError:
+        return {}
