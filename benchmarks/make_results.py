@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from advice_tables import advice
+from cap_tables import cap_sections
 from frontier_tables import cheapest_table, comparison_sections, load_result, markdown_table
 from query_tables import query_sections
 
@@ -244,6 +245,7 @@ def results_md() -> str:
             "`benchmarks/wordnet_recall.py --ks 8 16 32 64` (and `--support pursuit`).",
             curve(),
         ),
+        *cap_sections(),
         *comparison_sections(),
         *query_sections(),
         (

@@ -4,15 +4,19 @@ the cap swept down to the OOM kill (`saevdb.compare.capped`).
     .venv/bin/python benchmarks/memory_cap.py --model runs/memcap/h4096_k8 --n 250000 \\
         --json benchmarks/results/memory_cap_wordnet_250k.json --plot benchmarks/results/memory_cap_wordnet_250k.png
 
-Database: the first n rows of the tiled WordNet set of `ingest_million.py` (noisy copies of WordNet
-rows: every row has near-copies, which inflates recall); queries: WordNet rows with fresh noise, as
-in `query_cost.py`. Options: each model's codes with the originals on disk in the same Qdrant Edge
-shard (two-stage search), and the built-ins named by `--methods`, only the settings `--settings`
-names (substrings of the labels). Each build is made once in its own folder under `--folder` and
-served by a fresh engine per cap. Per option the first run has no cap (the cgroup still counts what
-the engine charged); then the cap, counted as the whole engine (`empty` + what the cgroup may
-charge), falls as `FRACTIONS` of that first run's peak until every setting fails, and is bisected
-`--bisect` times between the lowest that served and the highest that did not.
+Database (`--data tiled-wordnet`): the first n rows of the tiled WordNet set of `ingest_million.py`
+(noisy copies of WordNet rows: every row has near-copies, which inflates recall); queries: WordNet
+rows with fresh noise, as in `query_cost.py`. Another set (`--data glove`, a .npy): seeded rows held
+out as queries, the first n others as database. Options: each model's codes with the originals on
+disk in the same Qdrant Edge shard (two-stage search), the same codes with the originals in a flat file beside the shard
+(`--originals-file`, read by the engine's process for the second stage; with `--index-on-disk` also
+with the codes' index memory-mapped, `on_disk=True`), and the built-ins named
+by `--methods`, only the settings `--settings` names (substrings of the labels). Each build is
+made once in its own folder under `--folder` and served by a fresh engine per cap. Per option the
+first run has no cap (the cgroup still counts what the engine charged); then the cap, counted as
+the whole engine (`empty` + what the cgroup may charge), falls as `FRACTIONS` of that first run's
+peak until every setting fails, and is bisected `--bisect` times between the lowest that served
+and the highest that did not.
 
 The device's random 4 KiB read rate is measured in the same run (`disk_rate.py`), 1 and 4 readers.
 """
@@ -37,7 +41,7 @@ from saevdb.compare.build import build_collection  # noqa: E402
 from saevdb.compare.capped import MB, check_caps, empty_engine_bytes, serve_capped  # noqa: E402
 from saevdb.compare.plan import Build, built_in_builds, saevdb_builds  # noqa: E402
 from saevdb.compare.truth import Truth  # noqa: E402
-from saevdb.sae_core.data import load_wordnet  # noqa: E402
+from saevdb.sae_core.data import load_embeddings, load_wordnet  # noqa: E402
 from saevdb.sae_core.model_files import load_model  # noqa: E402
 
 BACKEND = "qdrant"
@@ -56,7 +60,16 @@ def option_builds(args) -> list[Build]:
     depths = tuple(int(x) for x in args.depths.split(","))
     for path in args.model:
         model = load_model(path)
-        builds += [b for b in saevdb_builds(model, query_ks, 0, depths, args.precision) if b.options.get("originals")]
+        (two_stage,) = [
+            b for b in saevdb_builds(model, query_ks, 0, depths, args.precision) if b.options.get("originals")
+        ]
+        builds.append(two_stage)
+        for dtype in filter(None, args.originals_file.split(",")):
+            options = {**two_stage.options, "originals_file": dtype}
+            builds.append(replace(two_stage, method=f"{two_stage.method} (flat file, {dtype})", options=options))
+            if args.index_on_disk:
+                method = f"{two_stage.method} (flat file, {dtype}; index on disk)"
+                builds.append(replace(two_stage, method=method, options={**options, "on_disk": True}))
     builds += built_in_builds(BACKEND, tuple(m.strip() for m in args.methods.split(";")))
     wanted = [s.strip() for s in args.settings.split(";")]
     kept = []
@@ -65,6 +78,26 @@ def option_builds(args) -> list[Build]:
         if settings:
             kept.append(replace(build, settings=settings))
     return kept
+
+
+def data(args) -> tuple[np.ndarray, np.ndarray]:
+    """(database [n, d], queries [q, d]) float32. The tiled WordNet set: its first n rows, and WordNet
+    rows with fresh noise as queries. Another set (built-in name or .npy): `--queries` seeded rows
+    held out as queries, the first n of the others as database."""
+    if args.data == "tiled-wordnet":
+        if not args.input.is_file():
+            args.input.parent.mkdir(parents=True, exist_ok=True)
+            tiled_input(args.input, max(args.n, 1_000_000))
+        database = np.asarray(np.load(args.input, mmap_mode="r")[: args.n], dtype=np.float32)
+        source = np.asarray(load_wordnet(), dtype=np.float32)
+        rng = np.random.default_rng(1)
+        picks = rng.choice(len(source), args.queries, replace=False)
+        return database, source[picks] + rng.normal(0, 0.01, (args.queries, source.shape[1])).astype(np.float32)
+    x = load_embeddings(args.data)
+    held = np.zeros(len(x), dtype=bool)
+    held[np.random.default_rng(1).choice(len(x), args.queries, replace=False)] = True
+    rest = np.flatnonzero(~held)[: args.n]
+    return np.asarray(x[rest], dtype=np.float32), np.asarray(x[np.flatnonzero(held)], dtype=np.float32)
 
 
 def sweep(build: Build, folder: Path, d: int, empty: int, queries, truth, args, log: list[dict]) -> None:
@@ -109,12 +142,17 @@ def sweep(build: Build, folder: Path, d: int, empty: int, queries, truth, args, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, action="append", default=[], help="a codes model (repeatable)")
+    parser.add_argument("--data", default="tiled-wordnet", help="tiled-wordnet, a built-in set or a .npy")
     parser.add_argument("--n", type=int, default=250_000)
     parser.add_argument("--input", type=Path, default=Path("runs/wordnet_tiled_1m.npy"))
     parser.add_argument("--folder", type=Path, default=Path("runs/memcap"))
     parser.add_argument("--methods", default="binary 1-bit, 8-bit query;TurboQuant 2-bit;scalar int8")
     parser.add_argument("--settings", default="two-stage;oversampling 2, rescore;oversampling 4, rescore")
     parser.add_argument("--precision", default="float16")
+    parser.add_argument("--index-on-disk", action="store_true", help="also each flat-file build with on_disk=True")
+    parser.add_argument(
+        "--originals-file", default="float16,float32", help="also the originals in a flat file of these dtypes"
+    )
     parser.add_argument("--depths", default="100")
     parser.add_argument("--query-k", default="128")
     parser.add_argument("--queries", type=int, default=500)
@@ -125,28 +163,22 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    empty = empty_engine_bytes(BACKEND, args.folder / "empty")
+    report = json.loads(args.json.read_text()) if args.json.is_file() else {"rows": [], "builds": {}}
+    # A resumed run keeps the empty figure its caps were counted from, so its finished caps match.
+    empty = report.get("empty_engine_bytes") or empty_engine_bytes(BACKEND, args.folder / "empty")
     caps = None if args.caps is None else [int(float(c) * MB) for c in args.caps.split(",")]
     if caps:
         check_caps(caps, empty, BACKEND)
     builds = option_builds(args)
-    if not args.input.is_file():
-        args.input.parent.mkdir(parents=True, exist_ok=True)
-        tiled_input(args.input, max(args.n, 1_000_000))
-    database = np.asarray(np.load(args.input, mmap_mode="r")[: args.n], dtype=np.float32)
-    source = np.asarray(load_wordnet(), dtype=np.float32)
-    rng = np.random.default_rng(1)
-    picks = rng.choice(len(source), args.queries, replace=False)
-    queries = source[picks] + rng.normal(0, 0.01, (args.queries, source.shape[1])).astype(np.float32)
+    database, queries = data(args)
     truth = Truth.of(queries, database)
-    report = json.loads(args.json.read_text()) if args.json.is_file() else {"rows": [], "builds": {}}
-    report.update(n=args.n, queries=args.queries, empty_engine_bytes=empty)
-    report["disk"] = [random_read_rate(args.input, 3.0, threads) for threads in (1, 4)]
+    report.update(data=args.data, n=len(database), queries=args.queries, empty_engine_bytes=empty)
+    report["disk"] = report.get("disk") or [random_read_rate(args.input, 3.0, threads) for threads in (1, 4)]
     for build in builds:
-        folder = args.folder / str(args.n) / slug(build.method)
+        folder = args.folder / f"{Path(args.data).stem}_{args.n}" / slug(build.method)
         if build.method not in report["builds"]:
             logging.info("building %s at n=%d", build.method, args.n)
-            ingest_s, optimize_s = build_collection(BACKEND, build, database, folder, 1000, True)
+            ingest_s, optimize_s = build_collection(BACKEND, build, database, folder, 1000, False)
             report["builds"][build.method] = {"folder": str(folder), "ingest_s": ingest_s, "optimize_s": optimize_s}
             args.json.write_text(json.dumps(report, indent=1))
         logging.info("serving %s", build.method)
@@ -181,7 +213,11 @@ def plot(report: dict, path: Path, clients: int) -> None:
     ax.set_xlabel("memory cap, whole engine process (MB)")
     ax.set_ylabel(f"QPS (solid: 1 client, dashed: {clients})")
     ax.set_yscale("log")
-    ax.set_title(f"Qdrant Edge under a memory cap, {report['n']:,} rows (tiled WordNet)")
+    ax.set_title(f"Qdrant Edge under a memory cap, {report['n']:,} rows of {report['data']}")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()
