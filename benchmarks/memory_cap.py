@@ -100,8 +100,9 @@ def data(args) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(x[rest], dtype=np.float32), np.asarray(x[np.flatnonzero(held)], dtype=np.float32)
 
 
-def sweep(build: Build, folder: Path, d: int, empty: int, queries, truth, args, log: list[dict]) -> None:
-    """Uncapped, then falling caps to the first at which every setting fails, then bisection."""
+def sweep(build: Build, folder: Path, d: int, empty: int, queries, truth, args, log: list[dict], save) -> None:
+    """Uncapped, then falling caps to the first at which every setting fails, then bisection;
+    `save()` after each cap."""
 
     def serve(cap: int | None) -> bool:
         done = [r for r in log if r["method"] == build.method and r["cap_bytes"] == cap]
@@ -118,6 +119,7 @@ def sweep(build: Build, folder: Path, d: int, empty: int, queries, truth, args, 
                 if row["status"] == "ok"
                 else row["reason"],
             )
+        save()
         return any(r["status"] == "ok" for r in rows)
 
     serve(None)
@@ -187,36 +189,47 @@ def main() -> None:
                 rows = serve_capped(BACKEND, build, folder, database.shape[1], cap, empty, queries, truth)
                 report["rows"] += [{**r, "n": args.n, "method": build.method} for r in rows]
         else:
-            sweep(build, folder, database.shape[1], empty, queries, truth, args, report["rows"])
+            save = lambda: args.json.write_text(json.dumps(report, indent=1))  # noqa: E731
+            sweep(build, folder, database.shape[1], empty, queries, truth, args, report["rows"], save)
         args.json.write_text(json.dumps(report, indent=1))
     if args.plot:
         plot(report, args.plot, args.clients)
 
 
+def _short(method: str, setting: str) -> str:
+    method = method.replace("saevdb codes ", "codes ").replace(" float16 + originals on disk", "")
+    return f"{method}, {setting}".replace(" (flat file, ", " (file ").replace(", rescore", "")
+
+
 def plot(report: dict, path: Path, clients: int) -> None:
-    """QPS (one client, solid; `clients` clients, dashed) against the total cap, one line per option."""
+    """QPS against the cap above the empty engine, one line per option and setting: one client on the
+    left, `clients` on the right (log scale)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5))
     lines: dict[tuple[str, str], list] = {}
     for row in report["rows"]:
         if row["status"] == "ok" and row["cap_bytes"] is not None:
             lines.setdefault((row["method"], row["setting"]), []).append(row)
-    for (method, setting), rows in sorted(lines.items()):
+    colours = plt.get_cmap("tab20").colors
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6), sharey=True)
+    for colour, ((method, setting), rows) in zip(colours, sorted(lines.items()), strict=False):
         rows.sort(key=lambda r: r["cap_bytes"])
-        caps = [r["cap_bytes"] / MB for r in rows]
-        (line,) = ax.plot(caps, [r["qps"] for r in rows], marker="o", label=f"{method}, {setting}")
-        ax.plot(caps, [r[f"qps_{clients}_clients"] for r in rows], linestyle="--", color=line.get_color())
-    ax.set_xlabel("memory cap, whole engine process (MB)")
-    ax.set_ylabel(f"QPS (solid: 1 client, dashed: {clients})")
-    ax.set_yscale("log")
-    ax.set_title(f"Qdrant Edge under a memory cap, {report['n']:,} rows of {report['data']}")
-    ax.legend(fontsize=7)
+        caps = [r["cap_above_empty_bytes"] / MB for r in rows]
+        for ax, key in zip(axes, ("qps", f"qps_{clients}_clients"), strict=True):
+            ax.plot(caps, [r[key] for r in rows], marker="o", markersize=3, color=colour, label=_short(method, setting))
+    for ax, who in zip(axes, ("1 client", f"{clients} clients"), strict=True):
+        ax.set_xlabel("memory cap above the empty engine (MB)")
+        ax.set_title(who)
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("QPS")
+    fig.suptitle(f"Qdrant Edge under a memory cap: {report['n']:,} rows of {report['data']}; left of a line, OOM kill")
+    axes[1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":

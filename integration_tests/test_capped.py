@@ -55,3 +55,14 @@ def test_a_cap_the_collection_cannot_fit_fails_its_rows_with_the_cap(built, vect
     assert row["status"] == "failed"
     assert row["reason"] == f"OOM kill at cap {cap / MB:.0f} MB"
     assert row["cgroup"]["oom_kills"] == 1
+
+
+def test_an_engine_that_does_not_answer_in_time_is_killed_and_its_rows_say_so(built, vectors):
+    build, folder, empty = built
+    queries = vectors[:8]
+    truth = Truth.of(queries, vectors)
+    (row,) = serve_capped(
+        "qdrant", build, folder / "build", vectors.shape[1], None, empty, queries, truth, deadline_s=0.05
+    )
+    assert row["status"] == "failed"
+    assert row["reason"].startswith("no answer within 0 s with no cap (thrashing)")

@@ -19,6 +19,9 @@ ends marks the rest of the rows failed, with the cap and the cgroup's last readi
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -87,10 +90,16 @@ def serve_capped(
     clients: int = 4,
     top_k: int = 10,
     setting_budget_s: float = 600.0,
+    deadline_s: float = 300.0,
 ) -> list[dict]:
     """One row per setting of `build` served from `folder` with total memory `cap_bytes` (None: no
-    cap; the cgroup still counts). Rows carry `status` "ok", "failed" (the OOM kill or the error,
-    with the last cgroup reading) or "too slow" (`truth.over_budget`)."""
+    cap; the cgroup still counts). Rows carry `status` "ok", "failed" (the OOM kill, the deadline or
+    the error, with the last cgroup reading) or "too slow" (`truth.over_budget`).
+
+    Under a cap just above its anonymous memory an engine can thrash instead of being killed: every
+    file page it needs is reclaimed before it is used again, and neither load nor query ends. So the
+    whole serving (load and every setting) has `deadline_s`; past it the engine is killed and the
+    remaining rows say so."""
     limit = None if cap_bytes is None else cap_bytes - empty_bytes
     base = {"cap_bytes": cap_bytes, "cap_above_empty_bytes": limit, "empty_engine_bytes": empty_bytes}
     rows: list[dict] = []
@@ -100,6 +109,8 @@ def serve_capped(
         evicted = evict(folder)
         base["evicted_bytes"] = evicted
         reading: dict = {}
+        watchdog = threading.Timer(deadline_s, lambda: os.kill(engine.pid, signal.SIGKILL))
+        watchdog.start()
         try:
             adapter = open_adapter(engine, build, d)
             adapter.count()  # loads the collection, inside the cap
@@ -128,9 +139,14 @@ def serve_capped(
                         "memory": engine.memory().to_dict(),
                     }
                 )
-        except Exception as e:  # the OOM killer, or the engine refusing: the rest of this cap's rows
-            killed = cgroup.oom_kills() > 0
-            reason = f"OOM kill at cap {cap_bytes / MB:.0f} MB" if killed and cap_bytes else failure(e)
+        except Exception as e:  # the OOM killer, the deadline, the engine refusing: this cap's other rows
+            at = f"at cap {cap_bytes / MB:.0f} MB" if cap_bytes else "with no cap"
+            if cgroup.oom_kills() > 0:
+                reason = f"OOM kill {at}"
+            elif watchdog.finished.is_set():
+                reason = f"no answer within {deadline_s:.0f} s {at} (thrashing): killed"
+            else:
+                reason = failure(e)
             reading = reading or _last_reading(cgroup)
             done = {r["setting"] for r in rows}
             for setting in build.settings:
@@ -140,6 +156,8 @@ def serve_capped(
                     )
             logger.warning("%s at cap %s: %s", build.method, cap_bytes, reason)
             engine.kill()
+        finally:
+            watchdog.cancel()
     return rows
 
 
