@@ -106,7 +106,19 @@ def sweep(build: Build, folder: Path, d: int, empty: int, queries, truth, args, 
 
     def serve(cap: int | None) -> bool:
         done = [r for r in log if r["method"] == build.method and r["cap_bytes"] == cap]
-        rows = done or serve_capped(BACKEND, build, folder, d, cap, empty, queries, truth, clients=args.clients)
+        rows = done or serve_capped(
+            BACKEND,
+            build,
+            folder,
+            d,
+            cap,
+            empty,
+            queries,
+            truth,
+            args.clients,
+            deadline_s=args.deadline,
+            trim=args.trim,
+        )
         for row in rows if not done else ():
             row.update(n=args.n, method=build.method)
             log.append(row)
@@ -160,6 +172,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--bisect", type=int, default=2)
+    parser.add_argument("--trim", action="store_true", help="the engine returns its freed heap once loaded")
+    parser.add_argument("--deadline", type=float, default=300.0, help="seconds one cap's load and queries may take")
     parser.add_argument("--caps", default=None, help="fixed total caps in MB, comma-separated, instead of the sweep")
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--plot", type=Path, default=None)
@@ -186,7 +200,18 @@ def main() -> None:
         logging.info("serving %s", build.method)
         if caps:
             for cap in caps:
-                rows = serve_capped(BACKEND, build, folder, database.shape[1], cap, empty, queries, truth)
+                rows = serve_capped(
+                    BACKEND,
+                    build,
+                    folder,
+                    database.shape[1],
+                    cap,
+                    empty,
+                    queries,
+                    truth,
+                    deadline_s=args.deadline,
+                    trim=args.trim,
+                )
                 report["rows"] += [{**r, "n": args.n, "method": build.method} for r in rows]
         else:
             save = lambda: args.json.write_text(json.dumps(report, indent=1))  # noqa: E731

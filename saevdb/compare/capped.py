@@ -91,17 +91,20 @@ def serve_capped(
     top_k: int = 10,
     setting_budget_s: float = 600.0,
     deadline_s: float = 300.0,
+    trim: bool = False,
 ) -> list[dict]:
     """One row per setting of `build` served from `folder` with total memory `cap_bytes` (None: no
     cap; the cgroup still counts). Rows carry `status` "ok", "failed" (the OOM kill, the deadline or
-    the error, with the last cgroup reading) or "too slow" (`truth.over_budget`).
+    the error, with the last cgroup reading) or "too slow" (`truth.over_budget`). With `trim` the
+    engine hands its freed heap back once loaded (`LocalEngine.trim`), as `compare` does before its
+    readings; without it, it serves as shipped.
 
     Under a cap just above its anonymous memory an engine can thrash instead of being killed: every
     file page it needs is reclaimed before it is used again, and neither load nor query ends. So the
     whole serving (load and every setting) has `deadline_s`; past it the engine is killed and the
     remaining rows say so."""
     limit = None if cap_bytes is None else cap_bytes - empty_bytes
-    base = {"cap_bytes": cap_bytes, "cap_above_empty_bytes": limit, "empty_engine_bytes": empty_bytes}
+    base = {"cap_bytes": cap_bytes, "cap_above_empty_bytes": limit, "empty_engine_bytes": empty_bytes, "trim": trim}
     rows: list[dict] = []
     with MemoryCgroup.child(f"saevdb-{backend}") as cgroup, local_engine(backend, folder) as engine:
         cgroup.set_limit(limit)
@@ -114,6 +117,8 @@ def serve_capped(
         try:
             adapter = open_adapter(engine, build, d)
             adapter.count()  # loads the collection, inside the cap
+            if trim:
+                engine.trim()
             loaded = _cgroup_reading(cgroup)
             for setting in build.settings:
                 row = {**base, "setting": setting.label, "loaded": loaded}
