@@ -17,14 +17,22 @@ rss / cache / mapped_file, `memory.oom_control` oom_kill) and v2 (`<own path>/<c
 `memory.max`, `memory.stat` anon / file / file_mapped, `memory.events` oom_kill) are both read; stat
 keys are given under v1's names. Where neither can be made (no permission, or v2 without the memory
 controller delegated to this process's cgroup), `child` raises `CgroupUnavailable` with the reason.
+Paths come from `/proc/self/cgroup` as seen from the cgroup root mounted here: right on a host or in
+a container with its own cgroup namespace. On v2 a cgroup that holds processes cannot delegate the
+memory controller to children, so there a child can be made only where the process's cgroup was
+set up for it (e.g. a systemd scope with `Delegate=yes`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 V1_ROOT = Path("/sys/fs/cgroup/memory")
 V2_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
@@ -73,7 +81,11 @@ class MemoryCgroup:
         for root in V2_ROOTS:
             if "" in own and (root / "cgroup.controllers").is_file():
                 parent = root / own[""].lstrip("/")
-                if "memory" not in (parent / "cgroup.subtree_control").read_text().split():
+                try:
+                    delegated = "memory" in (parent / "cgroup.subtree_control").read_text().split()
+                except OSError as e:
+                    delegated, reasons = False, [*reasons, f"cgroup v2: cannot read {parent}: {e.strerror}"]
+                if not delegated:
                     reasons.append(f"cgroup v2: the memory controller is not delegated to {parent}")
                     break
                 try:
@@ -125,13 +137,23 @@ class MemoryCgroup:
         pairs = dict(zip(events[::2], events[1::2], strict=False))
         return int(pairs.get("oom_kill", 0))
 
-    def pids(self) -> list[int]:
-        return [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
-
-    def remove(self) -> None:
-        """Remove the cgroup (its processes must have ended; its page-cache charges go to the parent)."""
-        if self.path.is_dir():
-            self.path.rmdir()
+    def remove(self, timeout_s: float = 10.0) -> None:
+        """Remove the cgroup; processes still in it are killed first (its page-cache charges go to
+        the parent)."""
+        if not self.path.is_dir():
+            return
+        for pid in (self.path / "cgroup.procs").read_text().split():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(int(pid)).kill()
+        end = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.path.rmdir()
+                return
+            except OSError:  # EBUSY until the killed processes are gone
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.1)
 
     def __enter__(self) -> MemoryCgroup:
         return self

@@ -13,8 +13,11 @@ only the pages the queries touch. The mapping is advised `MADV_RANDOM`: a read o
 would otherwise pull in the kernel's read-ahead window around each one (`read_ahead_kb`, often
 128 KB, 8 MB on some disks), multiplying the bytes read per query. Before a batch's rows are
 touched, each row's pages are advised `MADV_WILLNEED`, which starts their reads at once without
-waiting: the device serves the D reads together instead of one page fault after another (a random
-read is ~0.1 ms, so D = 100 faults in turn cap one client near 100 queries per second).
+waiting: the device serves the D reads together instead of one page fault after another, each
+waiting for the one before (`benchmarks/disk_rate.py` measures one read's latency here).
+
+The file records no dtype or d of its own: the adapter that writes it names both, and must be
+opened with the same ones.
 """
 
 from __future__ import annotations
@@ -52,6 +55,10 @@ class OriginalsFile:
 
     def write(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Store `vectors [n, d]` (any scale; stored as unit vectors) at rows `ids [n]`."""
+        if vectors.ndim != 2 or vectors.shape[1] != self.d or len(ids) != len(vectors):
+            raise ValueError(
+                f"{self.path}: {len(ids)} ids and vectors of shape {vectors.shape}, expected [n, {self.d}]"
+            )
         unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         rows = np.ascontiguousarray(unit, dtype=self.dtype)
         ids = np.asarray(ids, dtype=np.int64)
@@ -88,10 +95,11 @@ class OriginalsFile:
         rows = self._mapped()
         unit = (queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)).astype(np.float32)
         valid = (candidates >= 0) & (candidates < len(rows))
-        self._prefetch(candidates[valid])
         scores = np.full(candidates.shape, -np.inf, dtype=np.float32)
         for lo in range(0, len(candidates), QUERY_BLOCK):
             block = slice(lo, lo + QUERY_BLOCK)
+            # Per block: under a tight cap a whole batch's rows, read ahead at once, are evicted before use.
+            self._prefetch(candidates[block][valid[block]])
             picked = rows[np.where(valid[block], candidates[block], 0)].astype(np.float32)  # D reads per query
             scores[block] = np.where(valid[block], np.einsum("qkd,qd->qk", picked, unit[block]), -np.inf)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]

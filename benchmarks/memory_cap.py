@@ -135,7 +135,9 @@ def sweep(build: Build, folder: Path, d: int, empty: int, queries, truth, args, 
         return any(r["status"] == "ok" for r in rows)
 
     serve(None)
-    first = next(r for r in log if r["method"] == build.method and r["cap_bytes"] is None and "cgroup" in r)
+    first = next((r for r in log if r["method"] == build.method and r["cap_bytes"] is None and r.get("cgroup")), None)
+    if first is None:
+        return  # nothing was measured uncapped (every setting too slow): no peak to cap from
     peak = first["cgroup"].get("peak_bytes") or first["cgroup"]["usage_bytes"]
     served, failed = None, None
     for fraction in FRACTIONS:
@@ -189,7 +191,8 @@ def main() -> None:
     database, queries = data(args)
     truth = Truth.of(queries, database)
     report.update(data=args.data, n=len(database), queries=args.queries, empty_engine_bytes=empty)
-    report["disk"] = report.get("disk") or [random_read_rate(args.input, 3.0, threads) for threads in (1, 4)]
+    if not report.get("disk") and args.input.is_file():  # the tiled input: a large file on the data's disk
+        report["disk"] = [random_read_rate(args.input, 3.0, threads) for threads in (1, 4)]
     for build in builds:
         folder = args.folder / f"{Path(args.data).stem}_{args.n}" / slug(build.method)
         if build.method not in report["builds"]:
@@ -198,8 +201,11 @@ def main() -> None:
             report["builds"][build.method] = {"folder": str(folder), "ingest_s": ingest_s, "optimize_s": optimize_s}
             args.json.write_text(json.dumps(report, indent=1))
         logging.info("serving %s", build.method)
+        save = lambda: args.json.write_text(json.dumps(report, indent=1))  # noqa: E731
         if caps:
             for cap in caps:
+                if any(r["method"] == build.method and r["cap_bytes"] == cap for r in report["rows"]):
+                    continue
                 rows = serve_capped(
                     BACKEND,
                     build,
@@ -209,12 +215,13 @@ def main() -> None:
                     empty,
                     queries,
                     truth,
+                    args.clients,
                     deadline_s=args.deadline,
                     trim=args.trim,
                 )
                 report["rows"] += [{**r, "n": args.n, "method": build.method} for r in rows]
+                save()
         else:
-            save = lambda: args.json.write_text(json.dumps(report, indent=1))  # noqa: E731
             sweep(build, folder, database.shape[1], empty, queries, truth, args, report["rows"], save)
         args.json.write_text(json.dumps(report, indent=1))
     if args.plot:

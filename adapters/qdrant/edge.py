@@ -160,9 +160,10 @@ class QdrantEdgeAdapter:
             if dense is not None and self._file is None:
                 vectors[DENSE_NAME] = dense[i].tolist()
             points.append(edge.Point(int(point), vectors, None if payloads is None else payloads[i]))
+        shard = self.shard  # opening it checks the model before the file is written
         if dense is not None and self._file is not None:
             self._file.write(ids, dense)
-        self.shard.update(edge.UpdateOperation.upsert_points(points))
+        shard.update(edge.UpdateOperation.upsert_points(points))
 
     def optimize(self) -> None:
         """Merge segments after a bulk load, as Qdrant's optimiser would in a server."""
@@ -217,7 +218,7 @@ class QdrantEdgeAdapter:
             "disk_bytes": allocated_bytes(self.path),
             "datatype": self.datatype,
             "originals": self.originals,
-            "originals_file": self._file is not None and self._file.dtype.name,
+            "originals_file": None if self._file is None else self._file.dtype.name,
         }
 
     def close(self) -> None:

@@ -18,9 +18,8 @@ ends marks the rest of the rows failed, with the cap and the cgroup's last readi
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
-import signal
 import threading
 from pathlib import Path
 
@@ -89,7 +88,7 @@ def serve_capped(
     truth: Truth,
     clients: int = 4,
     top_k: int = 10,
-    setting_budget_s: float = 600.0,
+    setting_budget_s: float = 120.0,
     deadline_s: float = 300.0,
     trim: bool = False,
 ) -> list[dict]:
@@ -106,63 +105,76 @@ def serve_capped(
     limit = None if cap_bytes is None else cap_bytes - empty_bytes
     base = {"cap_bytes": cap_bytes, "cap_above_empty_bytes": limit, "empty_engine_bytes": empty_bytes, "trim": trim}
     rows: list[dict] = []
-    with MemoryCgroup.child(f"saevdb-{backend}") as cgroup, local_engine(backend, folder) as engine:
-        cgroup.set_limit(limit)
-        cgroup.add(engine.pid)
-        evicted = evict(folder)
-        base["evicted_bytes"] = evicted
-        reading: dict = {}
-        watchdog = threading.Timer(deadline_s, lambda: os.kill(engine.pid, signal.SIGKILL))
-        watchdog.start()
-        try:
-            adapter = open_adapter(engine, build, d)
-            adapter.count()  # loads the collection, inside the cap
-            if trim:
-                engine.trim()
-            loaded = _cgroup_reading(cgroup)
-            for setting in build.settings:
-                row = {**base, "setting": setting.label, "loaded": loaded}
-                search = setting.searcher(adapter, top_k)
-                reason = over_budget(search, queries, setting_budget_s)
-                if reason:
-                    rows.append({**row, "status": "too slow", "reason": reason})
-                    continue
-                read0, faults0 = _counters(engine.pid)
-                measured = measure_search(search, queries, truth, clients, False, setting.label)
-                read1, faults1 = _counters(engine.pid)
-                reading = _cgroup_reading(cgroup)
-                passes = 3 * len(queries)
-                rows.append(
-                    {
-                        **row,
-                        "status": "ok",
-                        "originals_read_per_query": setting.originals_read(top_k),
-                        **measured,
-                        "read_bytes_per_query": (read1 - read0) / passes,
-                        "major_faults_per_query": (faults1 - faults0) / passes,
-                        "cgroup": reading,
-                        "memory": engine.memory().to_dict(),
-                    }
+    deadline = None
+    try:
+        with MemoryCgroup.child(f"saevdb-{backend}") as cgroup, local_engine(backend, folder) as engine:
+            deadline = _Deadline(engine.pid, deadline_s)  # covers the load, the queries and the stop
+            cgroup.set_limit(limit)
+            cgroup.add(engine.pid)
+            base["evicted_bytes"] = evict(folder)
+            rows = _serve(engine, cgroup, build, d, base, queries, truth, clients, top_k, setting_budget_s, trim)
+            if any(r["status"] == "failed" for r in rows):
+                at = f"at cap {cap_bytes / MB:.0f} MB" if cap_bytes else "with no cap"
+                reason = (
+                    f"OOM kill {at}"
+                    if cgroup.oom_kills() > 0
+                    else f"no answer within {deadline_s:.0f} s {at} (thrashing): killed"
+                    if deadline.fired.is_set()
+                    else next(r["reason"] for r in rows if r["status"] == "failed")
                 )
-        except Exception as e:  # the OOM killer, the deadline, the engine refusing: this cap's other rows
-            at = f"at cap {cap_bytes / MB:.0f} MB" if cap_bytes else "with no cap"
-            if cgroup.oom_kills() > 0:
-                reason = f"OOM kill {at}"
-            elif watchdog.finished.is_set():
-                reason = f"no answer within {deadline_s:.0f} s {at} (thrashing): killed"
-            else:
-                reason = failure(e)
-            reading = reading or _last_reading(cgroup)
-            done = {r["setting"] for r in rows}
-            for setting in build.settings:
-                if setting.label not in done:
-                    rows.append(
-                        {**base, "setting": setting.label, "status": "failed", "reason": reason, "cgroup": reading}
-                    )
-            logger.warning("%s at cap %s: %s", build.method, cap_bytes, reason)
-            engine.kill()
-        finally:
-            watchdog.cancel()
+                for row in rows:
+                    if row["status"] == "failed":
+                        row["reason"] = reason
+                logger.warning("%s at cap %s: %s", build.method, cap_bytes, reason)
+                engine.kill()
+    finally:
+        if deadline is not None:
+            deadline.cancel()
+    return rows
+
+
+def _serve(engine, cgroup, build, d, base, queries, truth, clients, top_k, setting_budget_s, trim) -> list[dict]:
+    """The rows of one capped serving: load, then each setting; the first error (the engine killed,
+    a refused query) fails that setting and every later one, with the cgroup's reading then."""
+    rows: list[dict] = []
+    try:
+        adapter = open_adapter(engine, build, d)
+        adapter.count()  # loads the collection, inside the cap
+        if trim:
+            engine.trim()
+        loaded = _cgroup_reading(cgroup)
+        for setting in build.settings:
+            row = {**base, "setting": setting.label, "loaded": loaded}
+            search = setting.searcher(adapter, top_k)
+            reason = over_budget(search, queries, setting_budget_s)
+            if reason:
+                rows.append({**row, "status": "too slow", "reason": reason})
+                continue
+            read0, faults0 = _counters(engine.pid)
+            measured = measure_search(search, queries, truth, clients, False, setting.label)
+            read1, faults1 = _counters(engine.pid)
+            reading = _cgroup_reading(cgroup)
+            passes = 3 * len(queries)
+            rows.append(
+                {
+                    **row,
+                    "status": "ok",
+                    "originals_read_per_query": setting.originals_read(top_k),
+                    **measured,
+                    "read_bytes_per_query": (read1 - read0) / passes,
+                    "major_faults_per_query": (faults1 - faults0) / passes,
+                    "cgroup": reading,
+                    "memory": engine.memory().to_dict(),
+                }
+            )
+    except Exception as e:  # the OOM killer, the deadline, the engine refusing: this cap's other rows
+        reading = _last_reading(cgroup)
+        done = {r["setting"] for r in rows}
+        for setting in build.settings:
+            if setting.label not in done:
+                rows.append(
+                    {**base, "setting": setting.label, "status": "failed", "reason": failure(e), "cgroup": reading}
+                )
     return rows
 
 
@@ -171,3 +183,22 @@ def _last_reading(cgroup: MemoryCgroup) -> dict:
         return _cgroup_reading(cgroup)
     except OSError:
         return {}
+
+
+class _Deadline:
+    """Kills a process once `seconds` have passed unless cancelled first; through psutil, so a pid
+    the system has reused since is never hit. `fired` is set before the kill."""
+
+    def __init__(self, pid: int, seconds: float) -> None:
+        self.process, self.fired = psutil.Process(pid), threading.Event()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired.set()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            self.process.kill()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
