@@ -9,9 +9,11 @@ no engine client installed (each engine is an extra: `pip install saevdb[qdrant]
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import import_module
+from importlib import import_module, resources
 from pathlib import Path
 from typing import Any
+
+from saevdb.adapters.costs import CostModel
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class EngineSpec:
         options: "module:attribute" of the `DenseOption` grid `saevdb compare` sweeps (`options.py`).
         version: "module:attribute" of the local engine's name and version, as reports print it.
         pruning: sparse search knobs the sparse adapter takes, trading exactness (or hit counts) for speed.
+        costs: "package:file" of the engine's cost model (`adapters/costs.py`), measured on its
+            `version`; "" where no capped serving has measured one.
     """
 
     adapter: str
@@ -59,6 +63,7 @@ class EngineSpec:
     pruning: tuple[str, ...] = ()
     options: str = ""
     version: str = ""
+    costs: str = ""
 
 
 ENGINES: dict[str, EngineSpec] = {
@@ -87,6 +92,7 @@ ENGINES: dict[str, EngineSpec] = {
         ),
         options="saevdb.adapters.qdrant.options:COMPARE_OPTIONS",
         version="saevdb.adapters.qdrant.constants:ENGINE_VERSION",
+        costs="saevdb.adapters.qdrant:costs.json",
     ),
     "milvus": EngineSpec(
         adapter="saevdb.adapters.milvus.sparse:MilvusAdapter",
@@ -161,6 +167,19 @@ def dense_options(name: str) -> tuple:
 def engine_version(name: str) -> str:
     """The local engine's name and version ("qdrant-edge 0.9.0"), or "name (version unknown)"."""
     return load(name, "version") if engine_spec(name).version else f"{name} (version unknown)"
+
+
+def cost_model(name: str) -> CostModel:
+    """The cost model of engine `name` (RAM to provision per option); one error where it has none."""
+    spec = engine_spec(name)
+    if not spec.costs:
+        raise ValueError(
+            f"engine {name!r} has no cost model: no capped serving has measured what its options need"
+            f" (engines with one: {sorted(e for e, s in ENGINES.items() if s.costs)})"
+        )
+    package, file = spec.costs.split(":")
+    with resources.as_file(resources.files(package) / file) as path:
+        return CostModel.from_json(path)
 
 
 def adapter_class(name: str) -> type:
