@@ -59,3 +59,134 @@ def advice() -> str:
         )
     head = ["data", "rows measured", "best shape", "engine order", "top-10 in 100", "PQ", "rotation + scalar"]
     return markdown_table([*head, "1-bit sign", "codes worth it"], rows)
+
+
+# (label of the data, results file, the same command rerun): `saevdb advise --recall 0.95`.
+RAM_ADVICE = [
+    (
+        "WordNet–MiniLM, d=384, priced at 1M rows (`--data wordnet --recall 0.95 --rows 1000000`)",
+        "advise_recall_wordnet_1m.json",
+        "advise_recall_wordnet_1m_rerun.json",
+    ),
+    (
+        "MovieLens items, implicit ALS, d=64, its 9,066 rows (`--data movielens --recall 0.95`)",
+        "advise_recall_movielens.json",
+        "advise_recall_movielens_rerun.json",
+    ),
+    (
+        "GloVe 6B, d=50, its 400,000 rows (`--data glove --recall 0.95`)",
+        "advise_recall_glove.json",
+        "advise_recall_glove_rerun.json",
+    ),
+]
+MB = 1 << 20
+
+
+def _option(report: dict, name: str | None) -> str:
+    if name is None:
+        return "none reaches it"
+    row = next(r for r in report["options"] if r["option"] == name)
+    per_vector = row["ram_bytes"] / report["rows"]
+    return f"{name}: {row['recall_at_10']:.3f}, {row['ram_bytes'] / MB:,.0f} MB ({per_vector:.0f} B)"
+
+
+def ram_advice() -> str:
+    """One row per `advise --recall` run: the cheapest code setting and built-in reaching the target,
+    the RAM ratio with its bootstrap interval, the winner, and whether the rerun said the same."""
+    from frontier_tables import RESULTS
+
+    rows = []
+    for label, name, rerun in RAM_ADVICE:
+        if not (RESULTS / name).is_file():
+            continue
+        report = load_result(name)
+        again = load_result(rerun) if (RESULTS / rerun).is_file() else None
+        chosen = report["chosen"]["option"] if report["chosen"]["reaches"] else None
+        low, high = report["interval"]
+        rows.append(
+            [
+                label,
+                f"{report['sample_rows']:,}",
+                _option(report, chosen),
+                _option(report, report["rival"]),
+                f"{report['ram_ratio']:.2f} ({low:.2f}–{high:.2f})",
+                report["winner"] or "no clear winner",
+                "not rerun" if again is None else ("yes" if again["verdict"] == report["verdict"] else "no"),
+            ]
+        )
+    head = ["data", "rows measured", "cheapest code setting reaching 0.95", "cheapest built-in reaching 0.95"]
+    return markdown_table([*head, "RAM ratio (95% interval)", "winner", "same verdict on a rerun"], rows)
+
+
+def cost_check() -> str:
+    """The cost model (adapters/qdrant/costs.json) against each capped option's smallest cap served."""
+    import json
+    from pathlib import Path
+
+    from cap_tables import _curves, smallest
+    from frontier_tables import RESULTS
+
+    from saevdb.adapters.costs import CostModel
+
+    model = CostModel.from_json(Path(__file__).resolve().parents[1] / "adapters" / "qdrant" / "costs.json")
+    flat = "saevdb codes h=4096 k=8 float16 + originals on disk (flat file, float16)"
+    names = {flat: "saevdb codes + originals in a flat file"}
+    rows = []
+    for run in ("memory_cap_wordnet_250k.json", "memory_cap_wordnet_1m.json", "memory_cap_wordnet_1m_trim.json"):
+        report = json.loads((RESULTS / run).read_text())
+        for (method, setting), curve in _curves(report).items():
+            option = names.get(method, method)
+            low = smallest(curve)
+            if option not in model.options or low is None:
+                continue
+            codes = model.options[option].kind == "codes"
+            predicted = model.ram_bytes(option, report["n"], 384, *((8, 2) if codes else ()))
+            measured = low["cap_above_empty_bytes"]
+            rows.append(
+                [
+                    run,
+                    f"{method}, {setting}",
+                    f"{measured / MB:.0f}",
+                    f"{predicted / MB:.0f}",
+                    f"{predicted / measured:.2f}",
+                ]
+            )
+    head = ["run", "option", "smallest cap served, MB above empty", "cost model, MB", "model / served"]
+    return markdown_table(head, rows)
+
+
+DIMS = ("compare_wordnet_101k_384_dims.json", "compare_wordnet_101k_768_dims.json")
+
+
+def dims_check() -> str:
+    """The cost model's width term (bits / 8 per stored coordinate) against what each dense option's
+    RAM to provision grew by per coordinate between two widths (one `compare` run each, same rows)."""
+    from pathlib import Path
+
+    from saevdb.adapters.costs import CostModel
+
+    model = CostModel.from_json(Path(__file__).resolve().parents[1] / "adapters" / "qdrant" / "costs.json")
+    narrow, wide = (load_result(name) for name in DIMS)
+
+    def ram(report: dict) -> dict[str, float]:
+        return {
+            r["method"]: r["ram_bytes_per_vector"]
+            for r in report["rows"]
+            if r["family"] == "built-in" and r["status"] == "ok"
+        }
+
+    d_narrow, d_wide = (report["models"][0]["d"] for report in (narrow, wide))
+    rows = []
+    for method, low in ram(narrow).items():
+        grown = (ram(wide)[method] - low) / (d_wide - d_narrow)
+        rows.append(
+            [method, f"{low:.0f}", f"{ram(wide)[method]:.0f}", f"{grown:.3f}", f"{model.options[method].bits / 8:.3f}"]
+        )
+    head = [
+        "option",
+        f"RAM / vector at d={d_narrow}, B",
+        f"at d={d_wide}, B",
+        "grown per coordinate, B",
+        "cost model, B",
+    ]
+    return markdown_table(head, rows)

@@ -150,6 +150,23 @@ def test_compare_with_a_budget_compares_the_advised_shape(tmp_path):
     assert (saved / f"h{chosen['h']}_k{chosen['k']}" / "model.safetensors").is_file()
 
 
+def test_compare_for_a_recall_target_compares_the_advised_first_stage(tmp_path):
+    """--recall: the sweep on the database rows picks the shape, value type, query width and depth."""
+    skip_unless_runnable("qdrant")
+    data = tmp_path / "x.npy"
+    np.save(data, synthetic_clusters(n=2700, d=16, clusters=10, noise=0.4, seed=7))
+    report = tmp_path / "report.json"
+    argv = f"compare --data {data} --queries 50 --backends qdrant --recall 0.9 --hidden 64 --epochs 1"
+    assert saevdb([*argv.split(), "--methods", "none", "--rerank", "0", "--json", str(report), "--quiet"]) == 0
+    result = json.loads(report.read_text())
+    chosen = result["advice"]["chosen"]
+    codes = f"saevdb codes h=64 k={chosen['k']} {chosen['value_dtype']}"
+    assert {r["method"] for r in result["rows"]} == {codes, f"{codes} + originals on disk"}
+    assert {r["setting"] for r in result["rows"]} == {"engine order", f"two-stage {chosen['depth']}"}
+    assert all(r["status"] == "ok" for r in result["rows"]), result["rows"]
+    assert "RAM" in result["advice"]["verdict"] and result["advice"]["engine"].startswith("qdrant-edge")
+
+
 def test_a_budget_with_a_model_is_refused(tmp_path, capsys):
     data = tmp_path / "x.npy"
     np.save(data, synthetic_clusters(n=2700, d=16, seed=7))

@@ -116,9 +116,8 @@ def test_advice_prices_every_option_and_chooses_a_setting_that_reaches_the_targe
     )
     assert {r["family"] for r in report["options"]} == {"saevdb", "built-in"}
     assert all(r["ram_bytes"] > 0 for r in report["options"])
-    if report["chosen"] is not None:
-        row = next(r for r in report["options"] if r["option"] == report["chosen"]["option"])
-        assert row["recall_at_10"] >= 0.9 and model.config.k == 4
+    row = next(r for r in report["options"] if r["option"] == report["chosen"]["option"])
+    assert (row["recall_at_10"] >= 0.9) == report["chosen"]["reaches"] and model.config.k == 4
     assert report["interval"][0] <= report["ram_ratio"] <= report["interval"][1] or report["winner"] is None
 
 

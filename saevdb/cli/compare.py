@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from saevdb.adapters import ENGINES
-from saevdb.adapters.registry import dense_options
-from saevdb.cli.advise import format_advice, signed_weights, value_dtypes
+from saevdb.adapters.registry import cost_model, dense_options
+from saevdb.cli.advise import format_advice, format_ram_advice, signed_weights, value_dtypes
 from saevdb.cli.common import DATA_HELP, add_output_options
 from saevdb.compare import CompareConfig, compare, format_compare, plot_compare
+from saevdb.ram_advice import advise_ram
 from saevdb.sae_core.advise import ADVISE_EPOCHS, advise_model
 from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.data import load_embeddings
@@ -41,6 +42,15 @@ def add_parser(sub) -> None:
         default=None,
         help="bytes per stored code: choose h, k, value type and query width by `saevdb advise`'s sweep on"
         " the database rows and compare its model (instead of --k/--precisions)",
+    )
+    c.add_argument(
+        "--recall",
+        type=float,
+        default=None,
+        metavar="R",
+        help="recall@10 to reach: choose the code shape, value type, query width and depth by `saevdb advise"
+        " --recall` on the database rows (the least RAM in the first backend's cost model) and compare it"
+        " (instead of --k/--precisions/--depths)",
     )
     c.add_argument(
         "--hidden",
@@ -118,7 +128,14 @@ def run(args: argparse.Namespace) -> dict:
     if args.setting_budget <= 0:
         raise ValueError(f"--setting-budget {args.setting_budget}: minutes, more than 0")
     advice = None
-    if args.budget is not None:
+    if args.budget is not None and args.recall is not None:
+        raise ValueError("--budget and --recall each choose the model: give one")
+    if args.recall is not None:
+        advice, model = _advised_for_recall(args, database, backends)
+        chosen = advice["chosen"]
+        models, precisions, depths = [model], (chosen["value_dtype"],), (chosen["depth"],)
+        query_ks = (chosen["query_k"],) if args.query_k is None else query_ks
+    elif args.budget is not None:
         advice, model = _advised(args, database, backends)
         models, precisions = [model], (advice["chosen"]["value_dtype"],)
         query_ks = (advice["chosen"]["query_k"],) if args.query_k is None else query_ks
@@ -205,6 +222,30 @@ def _advised(args: argparse.Namespace, database: np.ndarray, backends: tuple[str
         signed_weights=signed_weights(*backends),
     )
     print(format_advice(advice, ", ".join(backends)))
+    if args.save_model is not None:
+        save_model(model, args.save_model / f"h{model.config.h}_k{model.config.k}")
+    return advice, model
+
+
+def _advised_for_recall(
+    args: argparse.Namespace, database: np.ndarray, backends: tuple[str, ...]
+) -> tuple[dict, object]:
+    """`saevdb advise --recall` on the database rows (the queries stay unseen), priced by the first
+    backend's cost model for the database's size; returns its report and the chosen setting's model."""
+    if args.model is not None:
+        raise ValueError("--recall chooses and trains the model itself: leave out --model")
+    logger.info("--recall %g: sweeping first stages on the %d database rows", args.recall, len(database))
+    advice, model = advise_ram(
+        database,
+        cost_model(backends[0]),
+        args.recall,
+        hiddens=tuple(args.hidden or (4096,)),
+        value_dtypes=value_dtypes(*backends),
+        train=TrainConfig(epochs=args.epochs or ADVISE_EPOCHS, seed=args.seed),
+        seed=args.seed,
+        signed_weights=signed_weights(*backends),
+    )
+    print(format_ram_advice(advice))
     if args.save_model is not None:
         save_model(model, args.save_model / f"h{model.config.h}_k{model.config.k}")
     return advice, model
