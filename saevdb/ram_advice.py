@@ -16,6 +16,8 @@ and then the narrowest reaching the target is chosen: each re-scored candidate i
 originals, and each query weight a posting list walked. Full-width queries are left out by default:
 they walk most postings, too slow to serve (`benchmarks/query_cost.py`).
 Recall is that of a database the size of the sample; it falls as n grows, for every option alike.
+Below the sizes the cost model was measured at, the verdict is withheld: there the fixed parts,
+extrapolated from a line through two large sizes, would decide it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ OVERSAMPLING = (0, 1, 2, 4, 8)
 KS = (4, 6, 8, 12, 16)
 WIDTHS = (32, 128, 512)
 DEPTHS = (25, 50, 100)
+_BELOW = (
+    "; but {n:,} rows lie below the smallest size the cost model was measured at ({low:,}), where its"
+    " fixed parts, never measured there, decide: no verdict — `saevdb compare` measures this size in the engine"
+)
 
 
 def _codes_rows(
@@ -163,6 +169,7 @@ def advise_ram(
         {**{k: v for k, v in r.items() if k != "hits"}, "recall_at_10": float(r["hits"].mean() / TOP)}
         for r in ours + theirs
     ]
+    below = n < costs.measured_rows[0]
     report = {
         "engine": costs.engine,
         "cost_figure": costs.figure,
@@ -179,8 +186,8 @@ def advise_ram(
         "rival": verdict.b_option,
         "ram_ratio": verdict.ratio,
         "interval": [verdict.low, verdict.high],
-        "winner": {"a": "saevdb", "b": "built-in", None: None}[verdict.winner],
-        "verdict": _verdict_line(verdict, recall),
+        "winner": None if below else {"a": "saevdb", "b": "built-in", None: None}[verdict.winner],
+        "verdict": _verdict_line(verdict, recall) + (_BELOW.format(n=n, low=costs.measured_rows[0]) if below else ""),
     }
     return report, models[(chosen["shape"]["h"], chosen["shape"]["k"])]
 

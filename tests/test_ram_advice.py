@@ -133,5 +133,9 @@ def test_cli_recall_mode_writes_the_verdict_and_repeats_it(clusters, tmp_path, c
     assert main(shlex.split(f"{base} --json {tmp_path}/b.json")) == 0
     a, b = (json.loads((tmp_path / name).read_text()) for name in ("a.json", "b.json"))
     assert a["verdict"] == b["verdict"] and a["rows"] == 500_000 and not a["cost_extrapolated"]
+    small = base.replace(" --rows 500000", "")  # its 3,000 rows: far below the sizes the model was measured at
+    assert main(shlex.split(f"{small} --json {tmp_path}/c.json")) == 0
+    c = json.loads((tmp_path / "c.json").read_text())
+    assert c["winner"] is None and "no verdict" in c["verdict"]
     assert main(shlex.split(f"{base} --engine milvus")) == 2
     assert "no cost model" in capsys.readouterr().err
