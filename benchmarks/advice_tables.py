@@ -190,3 +190,43 @@ def dims_check() -> str:
         "cost model, B",
     ]
     return markdown_table(head, rows)
+
+
+def ram_sections() -> list[tuple[str, str, str]]:
+    """The RESULTS.md sections of `advise --recall` and the cost model it prices with."""
+    return [
+        (
+            "The first stage for a recall target, priced in the engine's RAM",
+            "`saevdb advise --recall 0.95` (`saevdb/ram_advice.py`): on a 20,000-row sample, 500 of its rows "
+            "as queries, h=4096 codes of k = 4, 6, 8, 12, 16 entries (5 epochs each), uint8 and float16 values, "
+            "first stage the query's k_q = 32, 128, 512 largest positive weights, its top R = 25, 50, 100 "
+            "re-scored exactly from the originals; beside them every built-in Qdrant Edge quantization the "
+            "cost model prices, by an exhaustive scan of the quantized vectors without and with rescoring at "
+            "oversampling 1–8 (no graph loss: their best case). Recall counts a returned tie of the true 10th "
+            "neighbour as a hit (a third of MovieLens' items share their vector with another). Each option "
+            "is priced for the rows named by `adapters/qdrant/costs.json`, the smallest memory cap it served "
+            "at (below); the interval is a paired bootstrap over the queries (2,000 draws, seeded), the "
+            "cost model's own error not in it. Each command was run twice.",
+            ram_advice(),
+        ),
+        (
+            "The cost model against the caps it came from",
+            "`benchmarks/cost_model.py` writes `adapters/qdrant/costs.json` from the two capped runs at 250k "
+            "and 1M rows (per option: slope and intercept of the smallest cap served; of the codes' settings "
+            "the larger of each, so the codes are priced at or above what they served at) and one compare "
+            "run (per stored entry: the RAM difference between k=6 and k=8). Options not served at two sizes borrow "
+            "figures (named in the file). The trimmed 1M run is the one point the model was not fitted to.",
+            cost_check(),
+        ),
+        (
+            "The cost model's width term",
+            "Dense options are carried from d=384 to the user's width by their stored bits per coordinate. "
+            "Checked by two `saevdb compare` runs of binary 1-bit with 8-bit query and TurboQuant 2-bit in "
+            "Qdrant Edge (RAM to provision once loaded, 100,000 rows, 1,000 queries): WordNet–MiniLM's first "
+            "101,000 rows, and the same rows beside a row-shuffled copy of themselves (768 coordinates, "
+            "renormalised: a memory check, not a recall figure). `runs/wordnet_101k_{384,768}.npy`, then "
+            "`saevdb compare --data runs/wordnet_101k_D.npy --queries 1000 --backends qdrant --hidden 1024 "
+            "--k 4 --epochs 1 --depths '' --rerank 0 --methods 'binary 1-bit, 8-bit query,TurboQuant 2-bit'`.",
+            dims_check(),
+        ),
+    ]

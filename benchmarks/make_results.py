@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from advice_tables import advice, cost_check, dims_check, ram_advice
+from advice_tables import advice, ram_sections
 from cap_tables import cap_sections
 from frontier_tables import cheapest_table, comparison_sections, load_result, markdown_table
 from query_tables import query_sections
@@ -24,7 +24,7 @@ README = HERE.parent / "README.md"
 BEGIN, END = "<!-- results:headline (benchmarks/make_results.py) -->", "<!-- /results:headline -->"
 CHEAPEST_BEGIN = "<!-- results:cheapest (benchmarks/make_results.py) -->"
 CHEAPEST_END = "<!-- /results:cheapest -->"
-MAIN_JOB = "compare_movielens_budget32_qdrant.json"  # README command 1's report
+MAIN_JOB = "compare_movielens_recall95_qdrant.json"  # README command 1's report
 # (label, results file, key of a summary file's k or None for a single report)
 AT_128_BYTES = [
     (
@@ -224,46 +224,14 @@ def results_md() -> str:
             default_curve(),
         ),
         (
-            "The main job: MovieLens at 32 B in Qdrant Edge",
-            "README command 1, `saevdb compare --budget 32 --backends qdrant` (MovieLens, 8,066 database rows, "
-            "1,000 queries; the shape chosen by the sweep on the database rows, then every Qdrant Edge option). "
+            "The main job: MovieLens for recall 0.95 in Qdrant Edge",
+            "README command 1, `saevdb compare --recall 0.95 --backends qdrant` (MovieLens, 8,066 database rows, "
+            "1,000 queries; the first stage chosen by `advise --recall` on the database rows, then every Qdrant "
+            "Edge option). The advice: "
             f"{load_result(MAIN_JOB)['advice']['verdict']}. Cheapest option per recall target:",
             cheapest_table((MAIN_JOB,)),
         ),
-        (
-            "The first stage for a recall target, priced in the engine's RAM",
-            "`saevdb advise --recall 0.95` (`saevdb/ram_advice.py`): on a 20,000-row sample, 500 of its rows "
-            "as queries, h=4096 codes of k = 4, 6, 8, 12, 16 entries (5 epochs each), uint8 and float16 values, "
-            "first stage the query's k_q = 32, 128, 512 largest positive weights, its top R = 25, 50, 100 "
-            "re-scored exactly from the originals; beside them every built-in Qdrant Edge quantization the "
-            "cost model prices, by an exhaustive scan of the quantized vectors without and with rescoring at "
-            "oversampling 1–8 (no graph loss: their best case). Recall counts a returned tie of the true 10th "
-            "neighbour as a hit (a third of MovieLens' items share their vector with another). Each option "
-            "is priced for the rows named by `adapters/qdrant/costs.json`, the smallest memory cap it served "
-            "at (below); the interval is a paired bootstrap over the queries (2,000 draws, seeded), the "
-            "cost model's own error not in it. Each command was run twice.",
-            ram_advice(),
-        ),
-        (
-            "The cost model against the caps it came from",
-            "`benchmarks/cost_model.py` writes `adapters/qdrant/costs.json` from the two capped runs at 250k "
-            "and 1M rows (per option: slope and intercept of the smallest cap served; of the codes' settings "
-            "the larger of each, so the codes are priced at or above what they served at) and one compare "
-            "run (per stored entry: the RAM difference between k=6 and k=8). Options not served at two sizes borrow "
-            "figures (named in the file). The trimmed 1M run is the one point the model was not fitted to.",
-            cost_check(),
-        ),
-        (
-            "The cost model's width term",
-            "Dense options are carried from d=384 to the user's width by their stored bits per coordinate. "
-            "Checked by two `saevdb compare` runs of binary 1-bit with 8-bit query and TurboQuant 2-bit in "
-            "Qdrant Edge (RAM to provision once loaded, 100,000 rows, 1,000 queries): WordNet–MiniLM's first "
-            "101,000 rows, and the same rows beside a row-shuffled copy of themselves (768 coordinates, "
-            "renormalised: a memory check, not a recall figure). `runs/wordnet_101k_{384,768}.npy`, then "
-            "`saevdb compare --data runs/wordnet_101k_D.npy --queries 1000 --backends qdrant --hidden 1024 "
-            "--k 4 --epochs 1 --depths '' --rerank 0 --methods 'binary 1-bit, 8-bit query,TurboQuant 2-bit'`.",
-            dims_check(),
-        ),
+        *ram_sections(),
         (
             "The default rule on other data",
             "`saevdb advise --data NAME --budget B`: the shapes B bytes allow (h 4,096 and 16,384; uint8 and "

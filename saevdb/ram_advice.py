@@ -46,7 +46,7 @@ KS = (4, 6, 8, 12, 16)
 WIDTHS = (32, 128, 512)
 DEPTHS = (25, 50, 100)
 _BELOW = (
-    "; but {n:,} rows lie below the smallest size the cost model was measured at ({low:,}), where its"
+    "{n:,} rows lie below the smallest size the cost model was measured at ({low:,}), where its"
     " fixed parts, never measured there, decide: no verdict — `saevdb compare` measures this size in the engine"
 )
 
@@ -187,12 +187,12 @@ def advise_ram(
         "ram_ratio": verdict.ratio,
         "interval": [verdict.low, verdict.high],
         "winner": None if below else {"a": "saevdb", "b": "built-in", None: None}[verdict.winner],
-        "verdict": _verdict_line(verdict, recall) + (_BELOW.format(n=n, low=costs.measured_rows[0]) if below else ""),
+        "verdict": _verdict_line(verdict, recall, _BELOW.format(n=n, low=costs.measured_rows[0]) if below else None),
     }
     return report, models[(chosen["shape"]["h"], chosen["shape"]["k"])]
 
 
-def _verdict_line(verdict, recall: float) -> str:
+def _verdict_line(verdict, recall: float, withheld: str | None = None) -> str:
     """The cheapest option of each family on all queries, the interval, and what it says."""
     if verdict.a_option is None and verdict.b_option is None:
         return f"no option reaches recall@10 {recall} on this sample"
@@ -207,6 +207,7 @@ def _verdict_line(verdict, recall: float) -> str:
         "b": "the built-in needs less RAM — switch it on instead",
         None: "no clear winner: the interval holds 1",
     }[verdict.winner]
+    said = withheld or said
     return (
         f"{head} (codes / built-in RAM, 95% bootstrap interval over the queries, the cost model's own error"
         f" not in it: {verdict.low:.2f}-{verdict.high:.2f}): {said}"
