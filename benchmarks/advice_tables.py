@@ -120,20 +120,16 @@ def ram_advice() -> str:
 
 def cost_check() -> str:
     """The cost model (adapters/qdrant/costs.json) against each capped option's smallest cap served."""
-    import json
-    from pathlib import Path
-
     from cap_tables import _curves, smallest
-    from frontier_tables import RESULTS
 
-    from saevdb.adapters.costs import CostModel
+    from saevdb.adapters.registry import cost_model
 
-    model = CostModel.from_json(Path(__file__).resolve().parents[1] / "adapters" / "qdrant" / "costs.json")
+    model = cost_model("qdrant")
     flat = "saevdb codes h=4096 k=8 float16 + originals on disk (flat file, float16)"
     names = {flat: "saevdb codes + originals in a flat file"}
     rows = []
     for run in ("memory_cap_wordnet_250k.json", "memory_cap_wordnet_1m.json", "memory_cap_wordnet_1m_trim.json"):
-        report = json.loads((RESULTS / run).read_text())
+        report = load_result(run)
         for (method, setting), curve in _curves(report).items():
             option = names.get(method, method)
             low = smallest(curve)
@@ -161,11 +157,9 @@ DIMS = ("compare_wordnet_101k_384_dims.json", "compare_wordnet_101k_768_dims.jso
 def dims_check() -> str:
     """The cost model's width term (bits / 8 per stored coordinate) against what each dense option's
     RAM to provision grew by per coordinate between two widths (one `compare` run each, same rows)."""
-    from pathlib import Path
+    from saevdb.adapters.registry import cost_model
 
-    from saevdb.adapters.costs import CostModel
-
-    model = CostModel.from_json(Path(__file__).resolve().parents[1] / "adapters" / "qdrant" / "costs.json")
+    model = cost_model("qdrant")
     narrow, wide = (load_result(name) for name in DIMS)
 
     def ram(report: dict) -> dict[str, float]:

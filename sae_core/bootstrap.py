@@ -68,23 +68,21 @@ def compare_families(
     tail = (1 - level) / 2 * 100
     # Sample quantiles, not interpolated ones: a replicate where one family reaches nothing is ±inf.
     low, high = np.exp(np.percentile(log_ratio, [tail, 100 - tail], method="inverted_cdf"))
-    a_full, b_full = (
-        _cheapest(full[:split], costs[:split], target)[0],
-        _cheapest(full[split:], costs[split:], target)[0],
-    )
     winner = "a" if high < 1 else "b" if low > 1 else None
 
-    def pick(group: list[str], rows: np.ndarray, cost: float) -> str | None:
-        reaching = [n for n, r in zip(group, rows[:, 0], strict=True) if r >= target]
-        return min(reaching, key=ram.__getitem__) if np.isfinite(cost) else None
+    def pick(group: list[str], means: np.ndarray) -> str | None:
+        """The cheapest of `group` whose recall on all queries reaches the target."""
+        return min((n for n, m in zip(group, means, strict=True) if m >= target), key=ram.__getitem__, default=None)
 
+    a_option, b_option = pick(family_a, full[:split, 0]), pick(family_b, full[split:, 0])
+    price = {None: np.inf, **ram}
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = float(a_full / b_full)  # nan where neither family reaches the target
+        ratio = float(np.float64(price[a_option]) / price[b_option])  # nan where neither reaches the target
     return Verdict(
         ratio=ratio,
         low=float(low),
         high=float(high),
         winner=winner,
-        a_option=pick(family_a, full[:split], a_full),
-        b_option=pick(family_b, full[split:], b_full),
+        a_option=a_option,
+        b_option=b_option,
     )

@@ -76,7 +76,8 @@ def _codes_rows(
                         "hits": hits[(width, depth)],
                     }
                 )
-        logger.info("h=%d k=%d: best two-stage recall %.3f", h, k, max(r["hits"].mean() / TOP for r in rows))
+        best = max(r["hits"].mean() for r in rows if r["shape"]["h"] == h and r["shape"]["k"] == k) / TOP
+        logger.info("h=%d k=%d: best two-stage recall %.3f", h, k, best)
     return rows, models
 
 
