@@ -14,15 +14,23 @@ from tqdm.auto import trange
 
 from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.dictionary import refine_decoder
-from saevdb.sae_core.losses import auxk_loss, cosine_loss, similarity_distillation_loss, sparse_decode
+from saevdb.sae_core.losses import (
+    auxk_loss,
+    cosine_loss,
+    first_stage_loss,
+    similarity_distillation_loss,
+    sparse_decode,
+)
 from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.refit import least_squares_values
+from saevdb.sae_core.search import exact_topk
 from saevdb.sae_core.topk import topk_codes
 from saevdb.sae_core.validation import check_embeddings
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.pt"
+TOP_NEIGHBOURS = 10  # the neighbours a mined batch draws from: the top-10 a two-stage search must find
 
 
 @dataclass(frozen=True)
@@ -44,20 +52,24 @@ class TrainConfig:
     distill_weight: float = 0.0  # weight of in-batch similarity distillation (0: off)
     teacher_temperature: float = 0.05  # softmax temperature of the dense similarities distilled
     student_temperature: float = 0.05  # softmax temperature of the code similarities
+    first_stage_weight: float = 0.0  # weight of first-stage distillation: cut queries against codes (0: off)
+    first_stage_query_k: int = 128  # query weights kept in that term, as a two-stage search sends them
+    mined_neighbours: int = 0  # rows of each anchor's exact top-10 put in its batch (0: random batches)
     seed: int = 0  # seeds the held-out split, the sampled rows and the weights
     device: str = "cpu"  # cpu, cuda, cuda:1, ...
 
 
 @dataclass
 class TrainResult:
-    """What a run reports: final mean losses of the last epoch, the dead-latent fraction and the
-    reconstruction cosine of the training rows' codes before each decoder round."""
+    """What a run reports: final mean losses of the last epoch (0 for a term that is off), the
+    dead-latent fraction and the reconstruction cosine of the training rows' codes before each decoder round."""
 
     epochs_run: int
     reconstruction_loss: float
     distill_loss: float
     dead_fraction: float
     decoder_cosines: list[float] = field(default_factory=list)
+    first_stage_loss: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,19 +87,43 @@ def _batch(x: np.ndarray, rows: np.ndarray, device: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x[np.sort(rows)], dtype=np.float32)).to(device)
 
 
-def _step_losses(model: SparseAutoencoder, x: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, ...]:
-    """One batch `[n, d]` → (total, reconstruction, distillation) losses; updates firing statistics."""
+def _batch_positions(perm: np.ndarray, step: int, batch: int, neighbours: np.ndarray | None) -> np.ndarray:
+    """Positions (in the training rows) of batch `step` of an epoch whose order is `perm`: `batch`
+    of them, or, with `neighbours [n, m]` (positions of m of each row's exact top-10), `batch // (1 + m)`
+    anchors and all m of each one's, duplicates dropped. Random batches rarely hold a row's true
+    neighbours (1,024 of 20,000 rows hold about one of its top-20), so a loss on the top of each
+    row's ranking needs them put there."""
+    if neighbours is None:
+        return perm[step * batch : (step + 1) * batch]
+    anchors = batch // (1 + neighbours.shape[1])
+    chosen = perm[step * anchors : (step + 1) * anchors]
+    return np.unique(np.concatenate([chosen, neighbours[chosen].ravel()]))
+
+
+def _mined_neighbours(x: np.ndarray, rows: np.ndarray, m: int, seed: int) -> np.ndarray:
+    """`[n, m]` positions: for each training row, m of its exact top-10 among the training rows
+    (itself excluded), drawn without replacement with `seed`."""
+    xs = np.asarray(x[rows], dtype=np.float32)
+    xs /= np.maximum(np.linalg.norm(xs, axis=1, keepdims=True), 1e-12)
+    top, _ = exact_topk(xs, xs, TOP_NEIGHBOURS, exclude=np.arange(rows.size))
+    pick = np.random.default_rng(seed).random(top.shape).argsort(axis=1)[:, :m]
+    return np.take_along_axis(top, pick, axis=1)
+
+
+def _step_losses(model: SparseAutoencoder, x: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, dict]:
+    """One batch `[n, d]` → (total loss, {term: loss} of the reported terms that are on); updates
+    firing statistics."""
     sae = model.config
     xn = model.preprocess(x)
     pre = model.encoder(xn - model.pre_bias)
     idx, values = topk_codes(pre, sae.k, sae.signed)
     x_hat = sparse_decode(idx, values, model.decoder, model.pre_bias)
     recon = cosine_loss(x_hat, xn)
-    total = recon
+    total, stored = recon, values
     if sae.refit and cfg.refit_weight:
         # The stored values are least-squares ones: train the decoder for them too.
-        refit = least_squares_values(idx, xn - model.pre_bias, model.decoder, nonneg=not sae.signed)
-        recon = cosine_loss(sparse_decode(idx, refit, model.decoder, model.pre_bias), xn)
+        stored = least_squares_values(idx, xn - model.pre_bias, model.decoder, nonneg=not sae.signed)
+        recon = cosine_loss(sparse_decode(idx, stored, model.decoder, model.pre_bias), xn)
         total = total + cfg.refit_weight * recon
     k_wide = min(sae.h, sae.k * cfg.multi_topk_factor)
     if cfg.multi_topk_weight and k_wide > sae.k:
@@ -103,12 +139,21 @@ def _step_losses(model: SparseAutoencoder, x: torch.Tensor, cfg: TrainConfig) ->
         dead = model.samples_since_fired > cfg.dead_after_samples
         residual = (xn - x_hat).detach()
         total = total + cfg.auxk_weight * auxk_loss(pre, residual, dead, cfg.k_aux, model.decoder)
-    distill = torch.zeros((), device=x.device)
+    terms = {"reconstruction": recon}
     if cfg.distill_weight:
         codes = torch.zeros_like(pre).scatter(-1, idx, values)
-        distill = similarity_distillation_loss(xn, codes, cfg.teacher_temperature, cfg.student_temperature)
-        total = total + cfg.distill_weight * distill
-    return total, recon, distill
+        terms["distill"] = similarity_distillation_loss(xn, codes, cfg.teacher_temperature, cfg.student_temperature)
+        total = total + cfg.distill_weight * terms["distill"]
+    if cfg.first_stage_weight:
+        if sae.cosine_values:
+            length = sparse_decode(idx, stored, model.decoder, model.pre_bias).norm(dim=-1, keepdim=True)
+            stored = stored / length.clamp_min(1e-12)
+        codes = torch.zeros_like(pre).scatter(-1, idx, stored)
+        terms["first_stage"] = first_stage_loss(
+            xn, codes, model.decoder, cfg.first_stage_query_k, cfg.teacher_temperature, cfg.student_temperature
+        )
+        total = total + cfg.first_stage_weight * terms["first_stage"]
+    return total, terms
 
 
 def fit(
@@ -151,26 +196,22 @@ def fit(
         logger.info("resuming from %s at epoch %d", ckpt, start_epoch)
     if show_progress_bar is None:
         show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
-    recon_sum = distill_sum = 0.0
+    neighbours = _mined_neighbours(x, rows, cfg.mined_neighbours, cfg.seed) if cfg.mined_neighbours else None
+    sums: dict[str, float] = {}
     for epoch in trange(start_epoch, cfg.epochs, desc="Epochs", disable=not show_progress_bar):
-        order = rows[np.random.default_rng(cfg.seed + epoch).permutation(rows.size)]
-        recon_sum = distill_sum = 0.0
+        perm = np.random.default_rng(cfg.seed + epoch).permutation(rows.size)
+        sums = {}
         for step in range(steps_per_epoch):
-            xb = _batch(x, order[step * batch : (step + 1) * batch], cfg.device)
-            total, recon, distill = _step_losses(model, xb, cfg)
+            xb = _batch(x, rows[_batch_positions(perm, step, batch, neighbours)], cfg.device)
+            total, terms = _step_losses(model, xb, cfg)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()
             scheduler.step()
             model.unit_norm_decoder_()
-            recon_sum += recon.item()
-            distill_sum += distill.item()
-        logger.info(
-            "epoch %d: reconstruction %.4f distill %.4f",
-            epoch,
-            recon_sum / steps_per_epoch,
-            distill_sum / steps_per_epoch,
-        )
+            for name, value in terms.items():
+                sums[name] = sums.get(name, 0.0) + value.item()
+        logger.info("epoch %d: %s", epoch, " ".join(f"{k} {v / steps_per_epoch:.4f}" for k, v in sums.items()))
         if ckpt is not None:
             ckpt.parent.mkdir(parents=True, exist_ok=True)
             torch.save(
@@ -191,8 +232,9 @@ def fit(
         cosines = refine_decoder(model, x, rows, cfg.decoder_rounds, show_progress_bar=show_progress_bar)
     return TrainResult(
         epochs_run=cfg.epochs - start_epoch,
-        reconstruction_loss=recon_sum / done,
-        distill_loss=distill_sum / done,
+        reconstruction_loss=sums.get("reconstruction", 0.0) / done,
+        distill_loss=sums.get("distill", 0.0) / done,
+        first_stage_loss=sums.get("first_stage", 0.0) / done,
         dead_fraction=dead,
         decoder_cosines=cosines,
     )

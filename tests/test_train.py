@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -6,7 +8,7 @@ from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.encode import encode
 from saevdb.sae_core.metrics import recall_at
 from saevdb.sae_core.search import exact_topk
-from saevdb.sae_core.train import TrainConfig, build_and_fit, fit
+from saevdb.sae_core.train import TrainConfig, _batch_positions, _mined_neighbours, build_and_fit, fit
 
 SMALL = TrainConfig(epochs=2, batch_size=128, seed=3)
 
@@ -65,3 +67,28 @@ def test_bad_training_data(untrained, x, message):
     with pytest.raises(ValueError, match=message):
         fit(untrained, x, SMALL, show_progress_bar=False)
     assert all(np.array_equal(before[k], v) for k, v in untrained.state_dict().items())
+
+
+def test_mined_batches_hold_each_anchors_true_neighbours(clusters):
+    rows = np.arange(100, 700)
+    picked = _mined_neighbours(clusters, rows, 3, seed=0)
+    truth, _ = exact_topk(clusters[rows], clusters[rows], 10, exclude=np.arange(rows.size))
+    assert picked.shape == (600, 3)
+    assert all(set(p) <= set(t) and len(set(p)) == 3 for p, t in zip(picked, truth, strict=True))
+    batch = _batch_positions(np.arange(600), 1, 128, picked)
+    anchors = np.arange(32, 64)  # 128 // (1 + 3) anchors per batch
+    assert set(anchors) | set(picked[anchors].ravel()) == set(batch)
+
+
+def test_first_stage_term_trains_and_reports_only_terms_that_are_on(clusters, caplog):
+    sae = SAEConfig(d=32, h=64, k=4)
+    schedule = TrainConfig(
+        epochs=2, batch_size=128, seed=3, first_stage_weight=1.0, first_stage_query_k=16, mined_neighbours=3
+    )
+    with caplog.at_level(logging.INFO, logger="saevdb.sae_core.train"):
+        model, result = build_and_fit(clusters[:600], sae, schedule, show_progress_bar=False)
+    assert result.first_stage_loss > 0 and result.distill_loss == 0
+    epochs = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch")]
+    assert len(epochs) == 2 and all("first_stage" in m and "distill" not in m for m in epochs)
+    plain, _ = build_and_fit(clusters[:600], sae, SMALL, show_progress_bar=False)
+    assert not torch.equal(model.decoder, plain.decoder)
