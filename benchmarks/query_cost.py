@@ -30,8 +30,9 @@ from ingest_million import tiled_input  # noqa: E402
 
 from saevdb.adapters import engine_spec  # noqa: E402
 from saevdb.adapters.milvus.constants import INVERTED_INDEX_ALGOS  # noqa: E402
+from saevdb.compare.failure import failure  # noqa: E402
 from saevdb.compare.plan import Build, Setting, built_in_builds  # noqa: E402
-from saevdb.compare.run import CompareConfig, empty_memory, failure, run_build  # noqa: E402
+from saevdb.compare.run import CompareConfig, empty_memory, run_build  # noqa: E402
 from saevdb.compare.truth import Truth  # noqa: E402
 from saevdb.sae_core.data import load_wordnet  # noqa: E402
 from saevdb.sae_core.model_files import load_model  # noqa: E402

@@ -72,12 +72,12 @@ def add_parser(sub) -> None:
     c.add_argument(
         "--depths",
         default="100,300",
-        help="two-stage depths: candidates re-scored with the originals ('': none)",
+        help="two-stage depths, comma-separated: candidates re-scored with the originals ('': none)",
     )
     c.add_argument(
         "--precisions",
         default="float32,float16",
-        help="how the codes' values are stored, one build each where the engine offers it",
+        help="how the codes' values are stored, comma-separated: one build each where the engine offers it",
     )
     c.add_argument(
         "--methods",
@@ -96,6 +96,14 @@ def add_parser(sub) -> None:
         default=CompareConfig.setting_budget_s / 60,
         help="minutes one search setting may take: a setting whose probe query says it would take longer"
         " is reported 'too slow', not run",
+    )
+    c.add_argument(
+        "--memory-cap",
+        type=int,
+        default=None,
+        metavar="MB",
+        help="also serve each build under this much memory (the whole engine, in a child memory cgroup,"
+        " its files evicted first): recall, QPS and what the cgroup charged, or the OOM kill",
     )
     c.add_argument("--clients", type=int, default=4, help="concurrent clients for the second QPS figure")
     c.add_argument("--seed", type=int, default=0, help="query / database sample seed")
@@ -125,6 +133,8 @@ def run(args: argparse.Namespace) -> dict:
         _precisions(args.precisions),
         _query_ks(args.query_k),
     )
+    if args.memory_cap is not None and args.memory_cap <= 0:
+        raise ValueError(f"--memory-cap {args.memory_cap}: megabytes, more than 0")
     if args.setting_budget <= 0:
         raise ValueError(f"--setting-budget {args.setting_budget}: minutes, more than 0")
     advice = None
@@ -150,6 +160,7 @@ def run(args: argparse.Namespace) -> dict:
         methods=methods,
         precisions=precisions,
         setting_budget_s=60 * args.setting_budget,
+        memory_cap_bytes=None if args.memory_cap is None else args.memory_cap << 20,
     )
     report = compare(models, database, queries, config, show_progress_bar=not args.quiet)
     report.update(data=args.data, advice=advice)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -27,10 +29,10 @@ import numpy as np
 import psutil
 
 from saevdb.adapters import local_engine
-from saevdb.adapters.cgroup import MemoryCgroup, evict
+from saevdb.adapters.cgroup import CgroupUnavailable, MemoryCgroup, evict
 from saevdb.compare.build import open_adapter
+from saevdb.compare.failure import failure
 from saevdb.compare.plan import Build
-from saevdb.compare.run import failure
 from saevdb.compare.truth import Truth, measure_search, over_budget
 
 logger = logging.getLogger(__name__)
@@ -183,6 +185,53 @@ def _last_reading(cgroup: MemoryCgroup) -> dict:
         return _cgroup_reading(cgroup)
     except OSError:
         return {}
+
+
+CAPPED_KEYS = (
+    "status", "reason", "recall_at_10", "qps", "p50_ms", "p99_ms", "read_bytes_per_query", "major_faults_per_query",
+    "cgroup", "cap_bytes", "empty_engine_bytes",
+)  # fmt: skip
+
+
+def add_capped_readings(rows, backend, build, folder, d, queries, truth, config, empty_rss) -> None:
+    """Serve `build` from `folder` once under `config.memory_cap_bytes`; put each setting's reading
+    in its row as `capped`."""
+    served = serve_capped(
+        backend,
+        build,
+        folder,
+        d,
+        config.memory_cap_bytes,
+        empty_rss,
+        queries,
+        truth,
+        config.clients,
+        config.top_k,
+        config.setting_budget_s,
+        trim=True,  # as the uncapped readings were taken
+    )
+    by_setting = {r["setting"]: {k: r[k] for k in CAPPED_KEYS if k in r} for r in served}
+    for row in rows:
+        row["capped"] = by_setting.get(row["setting"], {"status": "failed", "reason": "not served"})
+
+
+def capped_engines(backends: tuple[str, ...], cap_bytes: int) -> tuple[dict[str, int], str | None]:
+    """Before any build: each backend's empty engine resident bytes, every one checked below the
+    cap (`capped.check_caps` raises naming both figures), or `({}, why)` where no child memory cgroup
+    can be made here (then the run goes on uncapped)."""
+    try:
+        MemoryCgroup.child("saevdb-probe").remove()
+    except CgroupUnavailable as e:
+        return {}, f"no child memory cgroup can be made here ({e}): the run goes on without --memory-cap"
+    empties = {}
+    for backend in backends:
+        folder = Path(tempfile.mkdtemp(prefix=f"saevdb-compare-{backend}-empty-"))
+        try:
+            empties[backend] = empty_engine_bytes(backend, folder / "engine")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        check_caps([cap_bytes], empties[backend], backend)
+    return empties, None
 
 
 class _Deadline:

@@ -8,6 +8,8 @@ from typing import Any
 
 from saevdb.compare.frontier import TARGETS, cheapest, label, on_frontier
 
+MB = 1 << 20
+
 COLUMNS = (
     ("method", "{:32.32s}", 32),
     ("setting", "{:30.30s}", 30),
@@ -44,6 +46,33 @@ def _line(row: dict[str, Any]) -> str:
     return " ".join(fmt.format(v) for (_, fmt, _), v in zip(COLUMNS, values, strict=True))
 
 
+def _capped_lines(cap: dict | None, engine: dict, rows: list[dict]) -> list[str]:
+    """Each measured row served again under `--memory-cap`: status, recall, QPS, what the cgroup
+    charged at its peak, storage reads per query."""
+    if not cap:
+        return []
+    if not cap["served"]:
+        return [f"  --memory-cap not served: {cap['reason']}"]
+    lines = [
+        f"  under a memory cap of {cap['cap_bytes'] / MB:.0f} MB (the empty engine: "
+        f"{engine['empty_engine_bytes'] / MB:.0f} MB), its files evicted first:"
+    ]
+    for row in rows:
+        capped = row.get("capped")
+        if row["status"] != "ok" or not capped:
+            continue
+        head = f"    {row['method'][:32]:32s} {row['setting'][:30]:30s}"
+        if capped["status"] != "ok":
+            lines.append(f"{head} {capped['status']}: {capped.get('reason', '')}")
+            continue
+        peak = capped["cgroup"].get("peak_bytes") or capped["cgroup"]["usage_bytes"]
+        lines.append(
+            f"{head} recall {capped['recall_at_10']:.3f}, {capped['qps']:.0f} QPS, p99 {capped['p99_ms']:.2f} ms,"
+            f" cgroup peak {peak / MB:.0f} MB, {capped['read_bytes_per_query'] / 1024:.0f} KiB read per query"
+        )
+    return lines
+
+
 def format_compare(report: dict[str, Any]) -> str:
     """Per engine: a line per measured row, a line per option not measured (why), then the cheapest
     option reaching each recall target overall, built-in and saevdb, and whether a saevdb row is on
@@ -66,6 +95,7 @@ def format_compare(report: dict[str, Any]) -> str:
                 f"  {', '.join(fallback)}: without rescoring, the queries left the full-precision vectors"
                 " resident: the engine scored them (no compressed copy), so they count in RAM"
             )
+        lines += _capped_lines(report.get("memory_cap"), engine, rows)
         frontier = on_frontier(report["rows"], backend)
         lines.append(f"  frontier (RAM up, recall up): {'; '.join(label(r) for r in frontier)}")
         for target in TARGETS:

@@ -13,6 +13,13 @@ naming engine, version and option; an engine that dies marks that build's rows f
 reason; a setting that fails (a timeout, a refused query) marks its own row failed and the next
 setting goes on; the rest of the run goes on.
 
+With `CompareConfig.memory_cap_bytes`, each build is then also served once more from its folder by
+a fresh engine inside a child memory cgroup at that cap, its files evicted first (`capped`): each
+row gains a `capped` reading (status, recall, QPS, the cgroup's peak and `memory.stat`, reads and
+major faults per query), the proof that the option serves in that much memory. A cap the empty
+engine alone would fill is refused before anything is built; where no child cgroup can be made,
+one line says why and the uncapped run goes on.
+
 A setting whose one probe query says its three passes over the queries (recall, latency, concurrent
 QPS) would outlast `CompareConfig.setting_budget_s` is not run: its row says "too slow" and the
 probe's time, so a wide query in an engine whose cost grows fast with it reports instead of hanging.
@@ -23,7 +30,6 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +41,8 @@ from saevdb.adapters.launcher import allocated_bytes
 from saevdb.adapters.memory import ProcessMemory
 from saevdb.adapters.registry import engine_spec, engine_version
 from saevdb.compare.build import build_collection, open_adapter
+from saevdb.compare.capped import add_capped_readings, capped_engines
+from saevdb.compare.failure import failure
 from saevdb.compare.frontier import summary
 from saevdb.compare.plan import Build, built_in_builds, saevdb_builds
 from saevdb.compare.provision import provisioned
@@ -66,6 +74,8 @@ class CompareConfig:
             `precisions`) a build of its own: float16 halves what a Qdrant posting spends on its value.
         setting_budget_s: the longest one setting's three passes over the queries may take, as
             projected from a probe query; a setting over it is reported "too slow", not run.
+        memory_cap_bytes: also serve each build under this total memory (the whole engine,
+            counted as `capped.serve_capped` does), None for no capped serving.
     """
 
     backends: tuple[str, ...] = tuple(ENGINES)
@@ -78,6 +88,7 @@ class CompareConfig:
     methods: tuple[str, ...] | None = None
     precisions: tuple[str, ...] = ("float32", "float16")
     setting_budget_s: float = 1200.0
+    memory_cap_bytes: int | None = None
 
 
 def empty_memory(backend: str) -> ProcessMemory:
@@ -92,8 +103,12 @@ def empty_memory(backend: str) -> ProcessMemory:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_build(backend: str, build: Build, database, queries, truth: Truth, empty, config, show) -> list[dict]:
-    """Every setting of one build, measured after a fresh reopen (see the module docstring)."""
+def run_build(
+    backend: str, build: Build, database, queries, truth: Truth, empty, config, show, empty_rss: int | None = None
+) -> list[dict]:
+    """Every setting of one build, measured after a fresh reopen (see the module docstring); with
+    `config.memory_cap_bytes` and `empty_rss` (the empty engine's resident bytes), each row also gets
+    its `capped` reading."""
     folder = Path(tempfile.mkdtemp(prefix=f"saevdb-compare-{backend}-"))
     n, d = database.shape
     try:
@@ -136,6 +151,8 @@ def run_build(backend: str, build: Build, database, queries, truth: Truth, empty
                 )
             stats = adapter.stats()
         disk = allocated_bytes(folder)
+        if config.memory_cap_bytes and empty_rss is not None:
+            add_capped_readings(rows, backend, build, folder, d, queries, truth, config, empty_rss)
         for row in rows:
             row.update(
                 ingest_seconds=ingest_s,
@@ -149,25 +166,20 @@ def run_build(backend: str, build: Build, database, queries, truth: Truth, empty
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _ours(frame) -> bool:
-    """Whether a traceback frame runs this library's code (where a failure is worth naming)."""
-    return str(frame.f_globals.get("__name__", "")).startswith("saevdb")
-
-
-def failure(e: BaseException) -> str:
-    """An exception as one line: its type, the last of this library's functions it passed, its text."""
-    ours = [f.f_code.co_name for f, _ in traceback.walk_tb(e.__traceback__) if _ours(f)]
-    where = f" in {ours[-1]}" if ours else ""
-    return f"{type(e).__name__}{where}: {e}"
-
-
 def _row(backend: str, build: Build, status: str, **fields) -> dict[str, Any]:
     shape = {} if build.model is None else {"h": build.model.config.h, "k": build.model.config.k}
     return {"backend": backend, "method": build.method, "family": build.family, "status": status, **shape, **fields}
 
 
 def compare_backend(
-    backend: str, builds: list[Build], database, queries, truth, config: CompareConfig, show: bool
+    backend: str,
+    builds: list[Build],
+    database,
+    queries,
+    truth,
+    config: CompareConfig,
+    show: bool,
+    empty_rss: int | None = None,
 ) -> dict[str, Any]:
     """All `builds` in one engine: `{"version", "query_mode", "empty_memory", "rows"}` (`query_mode`:
     the full-width query `SparseCollection` sends this engine by default, signed where it takes it;
@@ -184,7 +196,7 @@ def compare_backend(
             continue
         logger.info("%s: %s", backend, build.method)
         try:
-            measured = run_build(backend, build, database, queries, truth, empty, config, show)
+            measured = run_build(backend, build, database, queries, truth, empty, config, show, empty_rss)
         except UnsupportedFeatureError as e:
             rows.append(_row(backend, build, "unsupported", reason=f"{version}: {e}"))
             logger.warning("%s: %s", build.method, rows[-1]["reason"])
@@ -198,7 +210,13 @@ def compare_backend(
                 row["reason"] = f"{version}: {row['setting']}: {row['reason']}"
             rows.append(_row(backend, build, row.pop("status"), **row))
     mode = default_query_mode(engine_spec(backend).signed)
-    return {"version": version, "query_mode": mode, "empty_memory": empty.to_dict(), "rows": rows}
+    return {
+        "version": version,
+        "query_mode": mode,
+        "empty_memory": empty.to_dict(),
+        "empty_engine_bytes": empty_rss,
+        "rows": rows,
+    }
 
 
 def compare(
@@ -213,6 +231,11 @@ def compare(
     "engines": {name: {...}}, "rows": [...], "summary": {name: frontier.summary}}`, one row per
     (engine, method, setting)."""
     models = models if isinstance(models, list) else [models]
+    empties, uncapped = {}, None
+    if config.memory_cap_bytes:
+        empties, uncapped = capped_engines(config.backends, config.memory_cap_bytes)
+        if uncapped:
+            logger.warning(uncapped)
     truth = Truth.of(queries, database)
     report: dict[str, Any] = {
         "n": int(len(database)),
@@ -229,6 +252,9 @@ def compare(
         },
         "engines": {},
         "rows": [],
+        "memory_cap": None
+        if not config.memory_cap_bytes
+        else {"cap_bytes": config.memory_cap_bytes, "served": not uncapped, "reason": uncapped},
     }
     scales = {(id(m), "uint8"): _uint8_scale(m, database) for m in models} if "uint8" in config.precisions else {}
     for backend in config.backends:
@@ -243,7 +269,9 @@ def compare(
             )
         ]
         builds += built_in_builds(backend, config.methods)
-        result = compare_backend(backend, builds, database, queries, truth, config, show_progress_bar)
+        result = compare_backend(
+            backend, builds, database, queries, truth, config, show_progress_bar, empties.get(backend)
+        )
         report["rows"] += result.pop("rows")
         report["engines"][backend] = result
     report["summary"] = {backend: summary(report["rows"], backend) for backend in config.backends}
