@@ -152,6 +152,13 @@ def _iterator_batches(items: Iterable, d: int, batch_size: int, start: int) -> I
         yield from cut(final=True)
 
 
+def check_readable(source: str | Path, d: int, column: str = "embedding", id_column: str | None = None) -> None:
+    """Read a file's header and first row as `read_batches` will, so that a file the model cannot
+    take (wrong width, not a .npy / Parquet, truncated) is refused before an engine is touched.
+    Raises `SourceError` or `FileNotFoundError` naming the file."""
+    next(iter(read_batches(source, d, 1, column=column, id_column=id_column)), None)
+
+
 def read_batches(
     source: str | Path | Iterable,
     d: int,

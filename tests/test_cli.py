@@ -124,3 +124,22 @@ def test_refine_continues_a_pursuit_model_into_a_new_folder(ws):
 def test_refine_refuses_zero_rounds_and_writes_nothing(ws, capsys):
     assert saevdb(f"refine --model {ws}/model --data {ws}/x.npy --rounds 0 --out {ws}/nothing --quiet") == 2
     assert "--rounds 0 must be at least 1" in capsys.readouterr().err and not (ws / "nothing").exists()
+
+
+@pytest.mark.parametrize("backend", ["qdrant", "milvus", "opensearch"])
+def test_ingest_of_a_file_the_model_cannot_take_is_refused_before_any_engine_starts(ws, capsys, backend):
+    np.save(ws / "narrow.npy", np.ones((50, 31), dtype=np.float32))
+    engine = ws / f"engine-{backend}"
+    command = f"ingest --model {ws}/model --data {ws}/narrow.npy --backend {backend} --collection c --path {engine}"
+    assert saevdb(command + " --quiet") == 2
+    assert "narrow.npy: shape (50, 31), expected [n, 32]" in capsys.readouterr().err
+    assert not engine.exists()  # no engine folder, so no collection, was made
+
+
+@pytest.mark.parametrize("command", ["advise", "train", "refine", "encode", "eval", "compare", "ingest"])
+def test_help_names_each_value_and_says_each_default_once(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert " None" not in text.replace("(default: None)", "") and "(default: None)" not in text
+    assert not any(line.count("default") > 1 for line in " ".join(text.split()).split("--"))

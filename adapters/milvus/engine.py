@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import warnings
 from pathlib import Path
 
 from saevdb.adapters.launcher import STOP_TIMEOUT_S, EngineNotReady, LocalEngine, free_port, port_open
@@ -26,7 +27,11 @@ class MilvusLiteServer(LocalEngine):
     """
 
     def __init__(self, path: str | Path, port: int | None = None) -> None:
-        from milvus_lite.server import Server
+        with warnings.catch_warnings():
+            # milvus-lite 2.5 imports pkg_resources (deprecated) to read its own version; nothing we
+            # can change, and pinned setuptools<81 keeps it working: keep it off every user's screen.
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+            from milvus_lite.server import Server
 
         self.path = Path(path) if Path(path).suffix == ".db" else Path(path) / "milvus.db"
         super().__init__(self.path.with_suffix(".pid"))

@@ -11,6 +11,7 @@ from saevdb.adapters import ENGINES, ModelInfo, adapter_class, local_engine
 from saevdb.cli.common import add_output_options
 from saevdb.ingest import IngestConfig, ingest
 from saevdb.sae_core.model_files import load_model
+from saevdb.sae_core.sources import check_readable
 
 logger = logging.getLogger("saevdb")
 
@@ -39,6 +40,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> dict:
     model = load_model(args.model)
     info = ModelInfo.of(model)
+    check_readable(args.data, info.d, args.column, args.id_column)  # before any engine or collection exists
     target = f"{args.backend}:{args.collection}" + (f"@{args.url}" if args.url else "")
     path = args.path or Path("saevdb-data") / args.backend
     checkpoint = args.checkpoint or (
