@@ -78,6 +78,11 @@ RAM_ADVICE = [
         "advise_recall_glove.json",
         "advise_recall_glove_rerun.json",
     ),
+    (
+        "WordNet–mpnet, d=768, 40,000 rows priced at 1M (`--data runs/wordnet_mpnet.npy --recall 0.95 --rows 1000000`)",
+        "advise_recall_wordnet_mpnet_1m.json",
+        "advise_recall_wordnet_mpnet_1m_rerun.json",
+    ),
 ]
 MB = 1 << 20
 

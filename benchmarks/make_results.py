@@ -16,6 +16,7 @@ from pathlib import Path
 
 from advice_tables import advice, ram_sections
 from cap_tables import cap_sections
+from first_stage_tables import first_stage_sections
 from frontier_tables import cheapest_table, comparison_sections, load_result, markdown_table
 from query_tables import query_sections
 
@@ -232,6 +233,7 @@ def results_md() -> str:
             cheapest_table((MAIN_JOB,)),
         ),
         *ram_sections(),
+        *first_stage_sections(),
         (
             "The default rule on other data",
             "`saevdb advise --data NAME --budget B`: the shapes B bytes allow (h 4,096 and 16,384; uint8 and "

@@ -47,6 +47,7 @@ class IngestConfig:
     skip_bad: bool = False
     column: str = "embedding"  # Parquet: the list-of-float column
     id_column: str | None = None  # Parquet: ids from this column instead of row numbers
+    originals: bool = False  # also store each row's dense vector (an adapter opened with originals=True)
 
 
 def _device(requested: str) -> str:
@@ -118,6 +119,8 @@ def ingest(
     info = ModelInfo.of(model)
     source_key = identity(source) if isinstance(source, str | os.PathLike) else "iterator"
     key = {"source": source_key, "model": info.fingerprint, "target": target, "batch_size": config.batch_size}
+    if config.originals:
+        key["originals"] = True
     state = Checkpoint(Path(checkpoint), key)
     start = state.state["batches_done"]
     rows_before = state.state["rows_written"] + state.state["rows_skipped"]
@@ -130,7 +133,7 @@ def ingest(
     timing = {"encode": 0.0, "upload": 0.0}
     began = time.perf_counter()
 
-    def prepare(batch: Batch) -> tuple[np.ndarray, Any, int]:
+    def prepare(batch: Batch) -> tuple[np.ndarray, Any, int, np.ndarray]:
         """Refuse a batch with a bad row (or log and drop such rows), then encode the rest."""
         bad = _bad_rows(batch)
         if bad and not config.skip_bad:
@@ -149,15 +152,15 @@ def ingest(
         t = time.perf_counter()
         codes = encode(model, batch.vectors[keep], device=device, show_progress_bar=False) if keep.any() else None
         timing["encode"] += time.perf_counter() - t
-        return batch.ids[keep], codes, len(bad)
+        return batch.ids[keep], codes, len(bad), batch.vectors[keep]
 
-    def send(batch: Batch, prepared: tuple[np.ndarray, Any, int]) -> int:
+    def send(batch: Batch, prepared: tuple[np.ndarray, Any, int, np.ndarray]) -> int:
         """Upsert, then checkpoint the batch once the engine has acknowledged it."""
-        ids, codes, skipped = prepared
+        ids, codes, skipped, vectors = prepared
         t = time.perf_counter()
         try:
             if len(ids):
-                adapter.upsert(ids, codes)
+                adapter.upsert(ids, codes, **({"originals": vectors} if config.originals else {}))
         except Exception as e:
             raise IngestError(
                 f"batch {batch.number} (rows {batch.first_row}..{batch.first_row + len(batch.ids) - 1}): "

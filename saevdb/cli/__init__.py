@@ -1,5 +1,5 @@
-"""`saevdb` command line: advise, train, refine, encode, eval, compare, ingest. Each prints a short summary and, with
-`--json PATH`, writes the full result as JSON."""
+"""`saevdb` command line: advise, train, refine, encode, eval, compare, ingest, search. Each prints a
+short summary and, with `--json PATH`, writes the full result as JSON."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 from simple_parsing import ArgumentParser, DashVariant
 
-from saevdb.cli import advise, compare, encode, evaluate, ingest, refine, train
+from saevdb.cli import advise, compare, encode, evaluate, ingest, refine, search, train
 
-COMMANDS = (advise, train, refine, encode, evaluate, compare, ingest)
+COMMANDS = (advise, train, refine, encode, evaluate, compare, ingest, search)
 
 
 def build_parser() -> ArgumentParser:

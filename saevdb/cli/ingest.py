@@ -31,6 +31,11 @@ def add_parser(sub) -> None:
     g.add_argument("--skip-bad", action="store_true", help="skip rows with NaN / wrong dimension, log them")
     g.add_argument("--alias", default=None, help="then point this alias at the collection, atomically")
     g.add_argument("--drop-previous", action="store_true", help="with --alias: drop the collection it named before")
+    g.add_argument(
+        "--originals",
+        action="store_true",
+        help="also keep each dense vector (on disk) for two-stage search: `saevdb search --rescore`",
+    )
     g.add_argument("--column", default="embedding", help="Parquet: the vector column")
     g.add_argument("--id-column", default=None, help="Parquet: ids from this integer column")
     add_output_options(g)
@@ -56,14 +61,16 @@ def run(args: argparse.Namespace) -> dict:
         skip_bad=args.skip_bad,
         column=args.column,
         id_column=args.id_column,
+        originals=args.originals,
     )
+    options = {"originals": True} if args.originals else {}
     with ExitStack() as stack:
         engine = None if args.url else stack.enter_context(local_engine(args.backend, path))
 
         def open_collection(name: str):
             if engine is None:
-                return adapter_class(args.backend).from_url(info, args.url, name)
-            return engine.sparse_adapter(info, name)
+                return adapter_class(args.backend).from_url(info, args.url, name, **options)
+            return engine.sparse_adapter(info, name, **options)
 
         adapter = open_collection(args.collection)
         if args.restart:
