@@ -7,6 +7,7 @@ import torch
 from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.encode import encode
 from saevdb.sae_core.metrics import recall_at
+from saevdb.sae_core.model_files import fingerprint
 from saevdb.sae_core.search import exact_topk
 from saevdb.sae_core.train import TrainConfig, _batch_positions, _mined_neighbours, build_and_fit, fit
 
@@ -92,3 +93,8 @@ def test_first_stage_term_trains_and_reports_only_terms_that_are_on(clusters, ca
     assert len(epochs) == 2 and all("first_stage" in m and "distill" not in m for m in epochs)
     plain, _ = build_and_fit(clusters[:600], sae, SMALL, show_progress_bar=False)
     assert not torch.equal(model.decoder, plain.decoder)
+
+
+def test_the_same_command_twice_gives_the_same_fingerprint(clusters):
+    runs = [build_and_fit(clusters[:600], SAEConfig(d=32, h=64, k=4), SMALL, show_progress_bar=False)[0] for _ in "ab"]
+    assert fingerprint(runs[0]) == fingerprint(runs[1])
