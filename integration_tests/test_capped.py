@@ -23,12 +23,17 @@ from saevdb.sae_core.data import synthetic_clusters
 
 
 @pytest.fixture(scope="module")
-def built(model, vectors):
+def cgroups():
+    """Qdrant Edge runnable here and a child memory cgroup makeable, else the test is skipped."""
     skip_unless_runnable("qdrant")
     try:
         MemoryCgroup.child("saevdb-probe").remove()
     except CgroupUnavailable as e:
         pytest.skip(f"no child memory cgroup here: {e}")
+
+
+@pytest.fixture(scope="module")
+def built(cgroups, model, vectors):
     folder = Path(tempfile.mkdtemp(prefix="saevdb-capped-"))
     build = next(b for b in saevdb_builds(model, (None,), 0, (50,), "float16") if b.options.get("originals"))
     build_collection("qdrant", build, vectors, folder / "build", 1000, False)
@@ -80,12 +85,7 @@ def _cap_argv(tmp_path, cap_mb: int) -> list[str]:
     return argv + ["--methods", "scalar int8", "--precisions", "float16", "--memory-cap", str(cap_mb)]
 
 
-def test_compare_serves_each_build_again_under_the_memory_cap(tmp_path, capsys):
-    skip_unless_runnable("qdrant")
-    try:
-        MemoryCgroup.child("saevdb-probe").remove()
-    except CgroupUnavailable as e:
-        pytest.skip(f"no child memory cgroup here: {e}")
+def test_compare_serves_each_build_again_under_the_memory_cap(cgroups, tmp_path, capsys):
     assert saevdb(_cap_argv(tmp_path, 600)) == 0
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["memory_cap"] == {"cap_bytes": 600 * MB, "served": True, "reason": None}
@@ -95,12 +95,7 @@ def test_compare_serves_each_build_again_under_the_memory_cap(tmp_path, capsys):
     assert "under a memory cap of 600 MB" in capsys.readouterr().out
 
 
-def test_a_cap_below_the_empty_engine_is_refused_before_any_build(tmp_path, capsys):
-    skip_unless_runnable("qdrant")
-    try:
-        MemoryCgroup.child("saevdb-probe").remove()
-    except CgroupUnavailable as e:
-        pytest.skip(f"no child memory cgroup here: {e}")
+def test_a_cap_below_the_empty_engine_is_refused_before_any_build(cgroups, tmp_path, capsys):
     assert saevdb(_cap_argv(tmp_path, 5)) == 2
     err = capsys.readouterr().err
     assert "memory cap 5 MB is below the" in err and "MB the empty qdrant engine needs" in err

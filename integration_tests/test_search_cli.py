@@ -5,6 +5,9 @@ model's query is refused by the collection's model check."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,10 +17,20 @@ from saevdb.cli import main as saevdb
 from saevdb.sae_core.model_files import save_model
 
 
+@pytest.fixture
+def workspace():
+    """A folder under /tmp open to others: under root the OpenSearch node runs as `nobody`, who must
+    reach engine/ inside (pytest's tmp_path sits below a folder closed to other users)."""
+    folder = Path(tempfile.mkdtemp(prefix="saevdb-search-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_ingest_then_search_from_the_cli(backend, model, untrained_model, vectors, tmp_path, capsys):
+def test_ingest_then_search_from_the_cli(backend, model, untrained_model, vectors, workspace, capsys):
     skip_unless_runnable(backend)
-    tmp_path.chmod(0o755)  # under root the OpenSearch node runs as `nobody`, who must reach engine/ inside
+    tmp_path = workspace
     save_model(model, tmp_path / "model")
     np.save(tmp_path / "x.npy", vectors)
     where = f"--backend {backend} --collection items --path {tmp_path / 'engine'}"
