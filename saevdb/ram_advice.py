@@ -16,6 +16,9 @@ and then the narrowest reaching the target is chosen: each re-scored candidate i
 originals, and each query weight a posting list walked. Full-width queries are left out by default:
 they walk most postings, too slow to serve (`benchmarks/query_cost.py`).
 Recall is that of a database the size of the sample; it falls as n grows, for every option alike.
+Each shape trains `advise`'s short schedule (5 epochs), so the codes' recall is understated: a model
+`saevdb train` makes (20 epochs) reaches the same recall from fewer candidates (RESULTS.md, "A first
+stage trained for its job"); the advice errs against the codes, never for them.
 Below the sizes the cost model was measured at, the verdict is withheld: there the fixed parts,
 extrapolated from a line through two large sizes, would decide it.
 """
