@@ -102,7 +102,8 @@ def _batch_positions(perm: np.ndarray, step: int, batch: int, neighbours: np.nda
 
 def _mined_neighbours(x: np.ndarray, rows: np.ndarray, m: int, seed: int) -> np.ndarray:
     """`[n, m]` positions: for each training row, m of its exact top-10 among the training rows
-    (itself excluded), drawn without replacement with `seed`."""
+    (itself excluded), drawn without replacement with `seed`. An exact search, O(n² d) once before
+    the first epoch: meant for the samples `advise` trains on, not for millions of rows."""
     xs = np.asarray(x[rows], dtype=np.float32)
     xs /= np.maximum(np.linalg.norm(xs, axis=1, keepdims=True), 1e-12)
     top, _ = exact_topk(xs, xs, TOP_NEIGHBOURS, exclude=np.arange(rows.size))
