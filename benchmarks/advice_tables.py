@@ -54,7 +54,7 @@ def advice() -> str:
                 f"{chosen['recall_at_10']:.3f}",
                 f"{chosen['top10_in_100']:.3f}",
                 *(_baseline(report, key) for key in ("product_quantization", "rotation_scalar", "sign_1bit")),
-                "yes" if report["codes_worth_it"] else "no",
+                {True: "yes", False: "no", None: "no clear winner"}[report["codes_worth_it"]],
             ]
         )
     head = ["data", "rows measured", "best shape", "engine order", "top-10 in 100", "PQ", "rotation + scalar"]

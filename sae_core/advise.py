@@ -11,7 +11,9 @@ within `QUERY_TOLERANCE` of full width is chosen: search time grows with the que
 
 The verdict compares the best shape's engine order with the best recall of the baselines that fit the
 budget (a baseline's smallest form can exceed it: 1 bit per coordinate of a 384-d vector is 48 B; all
-of them count only when none fits).
+of them count only when none fits), as a recall difference with a paired bootstrap interval over the
+queries (`bootstrap.recall_difference`): "worth it" or "not worth it" only where the interval excludes
+zero, else "no clear winner" — margins of 0.01 on 500 queries flipped between machines before.
 Absolute figures are those of a database the size of the sample (recall falls as n grows, for every
 method alike) and of a short schedule (a full run trains longer); what the sweep decides is the order.
 """
@@ -24,10 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from saevdb.sae_core.baselines import BASELINES
+from saevdb.sae_core.bootstrap import LEVEL, recall_difference
 from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.encode import encode
-from saevdb.sae_core.evaluate import DEPTH, VALUE_BYTES, EvalConfig, bytes_per_vector, evaluate
-from saevdb.sae_core.metrics import coverage_at, recall_at
+from saevdb.sae_core.evaluate import DEPTH, VALUE_BYTES, EvalConfig, bytes_per_vector
+from saevdb.sae_core.metrics import coverage_at, hits_at
 from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.quantize import stored_uint8
 from saevdb.sae_core.query import default_query_mode, query_vectors
@@ -82,8 +86,8 @@ def sample_split(x: np.ndarray, sample: int, queries: int, seed: int) -> tuple[n
 
 
 def _engine_order(model, database, queries, query_rows, truth, dtype: str, widths, signed: bool) -> dict[int, dict]:
-    """Recall@10 and top-10-in-100 of the engine's order for each query width, each width's query
-    the one a `SparseCollection` sends (`query.default_query_mode`)."""
+    """Recall@10, top-10-in-100 and `[q]` hits@10 of the engine's order for each query width, each
+    width's query the one a `SparseCollection` sends (`query.default_query_mode`)."""
     codes = encode(model, database, value_dtype="float32" if dtype == "uint8" else dtype, show_progress_bar=False)
     if dtype == "uint8":
         codes = stored_uint8(codes)
@@ -91,8 +95,42 @@ def _engine_order(model, database, queries, query_rows, truth, dtype: str, width
     for width in widths:
         mode = default_query_mode(signed, width >= model.config.h)
         found, _ = exact_topk(query_vectors(model, queries, mode, width), codes, DEPTH, exclude=query_rows)
-        out[width] = {"recall_at_10": recall_at(truth, found, 10), "top10_in_100": coverage_at(truth, found, 10, DEPTH)}
+        hits = hits_at(truth, found, 10)
+        out[width] = {"recall_at_10": float(hits.mean() / 10), "top10_in_100": coverage_at(truth, found, 10, DEPTH)}
+        out[width]["hits"] = hits
     return out
+
+
+def _baselines(database, query_rows, train_rows, truth, budget: int) -> dict[str, dict]:
+    """Each of `BUILTIN_BASELINES` at `budget` bytes (faiss, trained on at most
+    `EvalConfig.baseline_train_rows` training rows), ranked exactly: recall@10, top-10-in-100, its
+    bytes and `[q]` hits@10."""
+    queries, train = database[query_rows], database[train_rows[: EvalConfig.baseline_train_rows]]
+    out = {}
+    for name in BUILTIN_BASELINES:
+        db_repr, q_repr, size = BASELINES[name](train, database, queries, budget)
+        db_repr = np.asarray(db_repr, dtype=np.float32)
+        db_repr /= np.maximum(np.linalg.norm(db_repr, axis=1, keepdims=True), 1e-12)
+        found, _ = exact_topk(np.asarray(q_repr, dtype=np.float32), db_repr, DEPTH, exclude=query_rows)
+        hits = hits_at(truth, found, 10)
+        out[name] = {
+            "recall_at_10": float(hits.mean() / 10),
+            "top10_in_100": coverage_at(truth, found, 10, DEPTH),
+            "bytes_per_vector": size,
+            "hits": hits,
+        }
+        logger.info("baseline %s (%d B): recall@10 %.3f", name, size, out[name]["recall_at_10"])
+    return out
+
+
+def budget_verdict(difference: float, low: float, high: float) -> tuple[bool | None, str]:
+    """`(codes_worth_it, words)` from the recall difference codes − rival and its interval: None and
+    "no clear winner" where the interval holds zero."""
+    if low > 0:
+        return True, "the codes are worth it at this budget"
+    if high < 0:
+        return False, "not worth it on this data at this budget: switch on the engine's own quantization instead"
+    return None, "no clear winner at this budget: the difference is within what another draw of queries moves"
 
 
 def advise(x: np.ndarray, budget: int, **options) -> dict:
@@ -163,20 +201,17 @@ def advise_model(
     )
     full = by_width[best["h"]]["recall_at_10"]
     query_k = min(w for w in widths if by_width[w]["recall_at_10"] >= full - QUERY_TOLERANCE)
-    report = evaluate(
-        best["model"],
-        database,
-        query_rows,
-        train_rows,
-        EvalConfig(rerank=0, value_dtype=best["value_dtype"], baselines=BUILTIN_BASELINES),
-    )
-    baselines = report["baselines"]
+    baselines = _baselines(database, query_rows, train_rows, truth, best["bytes"])
     fitting = {name: b for name, b in baselines.items() if b["bytes_per_vector"] <= budget} or baselines
     rival_name, rival = max(fitting.items(), key=lambda kv: kv[1]["recall_at_10"])
-    worth = best["recall_at_10"] > rival["recall_at_10"]
+    difference, low, high = recall_difference(by_width[best["h"]]["hits"], rival["hits"], seed=seed)
+    worth, words = budget_verdict(difference, low, high)
     model = best.pop("model")
     for c in candidates:
         c.pop("model", None)
+        c.pop("hits")
+    for measured in [*by_width.values(), *baselines.values()]:
+        measured.pop("hits")
     chosen = {k: best[k] for k in ("h", "k", "value_dtype", "bytes", "recall_at_10", "top10_in_100")}
     report = {
         "budget": budget,
@@ -189,16 +224,13 @@ def advise_model(
         "query_widths": {str(w): v for w, v in by_width.items()},
         "chosen": {**chosen, "query_k": int(query_k)},
         "baselines": baselines,
-        "codes_worth_it": bool(worth),
+        "codes_worth_it": worth,
+        "margin": {"recall_difference": difference, "low": low, "high": high, "level": LEVEL},
         "verdict": (
             f"codes h={best['h']} k={best['k']} {best['value_dtype']} ({best['bytes']} B): engine order"
             f" {best['recall_at_10']:.3f} against {rival_name} {rival['recall_at_10']:.3f}"
-            f" ({rival['bytes_per_vector']} B) — "
-            + (
-                "the codes are worth it at this budget"
-                if worth
-                else "not worth it on this data at this budget: switch on the engine's own quantization instead"
-            )
+            f" ({rival['bytes_per_vector']} B), difference {difference:+.3f} ({LEVEL:.0%} interval {low:+.3f} to"
+            f" {high:+.3f}) — {words}"
         ),
     }
     return report, model

@@ -5,17 +5,24 @@ from __future__ import annotations
 import numpy as np
 
 
+def hits_at(truth: np.ndarray, found: np.ndarray, k: int, depth: int | None = None) -> np.ndarray:
+    """`[q]` |truth[:k] ∩ found[:depth]| per query (depth k by default), for `[q, ≥k]` id arrays: the
+    per-query counts a paired bootstrap resamples."""
+    depth = k if depth is None else depth
+    return np.array(
+        [len(np.intersect1d(t[:k], f[:depth], assume_unique=True)) for t, f in zip(truth, found, strict=True)]
+    )
+
+
 def recall_at(truth: np.ndarray, found: np.ndarray, k: int) -> float:
     """Mean |found[:k] ∩ truth[:k]| / k over queries, for `[q, ≥k]` id arrays."""
-    hits = [len(np.intersect1d(t[:k], f[:k], assume_unique=True)) for t, f in zip(truth, found, strict=True)]
-    return float(np.mean(hits) / k)
+    return float(np.mean(hits_at(truth, found, k)) / k)
 
 
 def coverage_at(truth: np.ndarray, found: np.ndarray, k: int, depth: int) -> float:
     """Mean |truth[:k] ∩ found[:depth]| / k: the share of the true top-k among the first `depth`
     candidates, what a second stage that rescores `depth` candidates exactly can recover."""
-    hits = [len(np.intersect1d(t[:k], f[:depth], assume_unique=True)) for t, f in zip(truth, found, strict=True)]
-    return float(np.mean(hits) / k)
+    return float(np.mean(hits_at(truth, found, k, depth)) / k)
 
 
 def ndcg_at(truth: np.ndarray, found: np.ndarray, k: int) -> float:

@@ -7,6 +7,7 @@ import torch
 from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.encode import encode
 from saevdb.sae_core.metrics import recall_at
+from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.model_files import fingerprint
 from saevdb.sae_core.search import exact_topk
 from saevdb.sae_core.train import TrainConfig, _batch_positions, _mined_neighbours, build_and_fit, fit
@@ -97,4 +98,24 @@ def test_first_stage_term_trains_and_reports_only_terms_that_are_on(clusters, ca
 
 def test_the_same_command_twice_gives_the_same_fingerprint(clusters):
     runs = [build_and_fit(clusters[:600], SAEConfig(d=32, h=64, k=4), SMALL, show_progress_bar=False)[0] for _ in "ab"]
+    assert fingerprint(runs[0]) == fingerprint(runs[1])
+
+
+def test_training_pins_its_thread_count_and_deterministic_kernels_then_restores_them(clusters):
+    """A CPU matrix product's sums depend on the thread count, so training runs on a fixed one."""
+    before = torch.get_num_threads()
+    seen = []
+
+    class Watch(SparseAutoencoder):
+        def preprocess(self, x):
+            seen.append((torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()))
+            return super().preprocess(x)
+
+    pinned = TrainConfig(epochs=1, batch_size=128, threads=1, decoder_rounds=0)
+    model = Watch(SAEConfig(d=32, h=64, k=4))
+    fit(model, clusters[:600], pinned, show_progress_bar=False)
+    assert set(seen) == {(1, True)}
+    shape = SAEConfig(d=32, h=64, k=4)
+    runs = [build_and_fit(clusters[:600], shape, pinned, show_progress_bar=False)[0] for _ in "ab"]
+    assert torch.get_num_threads() == before and not torch.are_deterministic_algorithms_enabled()
     assert fingerprint(runs[0]) == fingerprint(runs[1])
