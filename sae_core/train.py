@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import trange
 
 from saevdb.sae_core.config import SAEConfig
-from saevdb.sae_core.dictionary import refine_decoder
+from saevdb.sae_core.dictionary import refine_decoder, system_dtype
 from saevdb.sae_core.losses import (
     auxk_loss,
     cosine_loss,
@@ -58,6 +58,7 @@ class TrainConfig:
     mined_neighbours: int = 0  # rows of each anchor's exact top-10 put in its batch (0: random batches)
     seed: int = 0  # seeds the held-out split, the sampled rows and the weights
     threads: int = 0  # CPU threads torch trains with (0: its default, one per core); the weights depend on it
+    max_memory: int = 2048  # MB the decoder refit's h x h system may take (float64 where it fits, else float32)
     device: str = "cpu"  # cpu, cuda, cuda:1, ...
 
 
@@ -202,6 +203,8 @@ def _deterministic(threads: int):
 
 def _fit(model, x, rows, cfg: TrainConfig, checkpoint_dir, show_progress_bar) -> TrainResult:
     """`fit` under `_deterministic`, its inputs checked."""
+    if cfg.decoder_rounds:
+        system_dtype(model.config.h, cfg.max_memory << 20)  # a budget too small is refused before training
     torch.manual_seed(cfg.seed)
     model.to(cfg.device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -254,7 +257,9 @@ def _fit(model, x, rows, cfg: TrainConfig, checkpoint_dir, show_progress_bar) ->
     # After the last checkpoint: a resumed run repeats these rounds from the same SGD decoder.
     cosines = []
     if cfg.decoder_rounds:
-        cosines = refine_decoder(model, x, rows, cfg.decoder_rounds, show_progress_bar=show_progress_bar)
+        cosines = refine_decoder(
+            model, x, rows, cfg.decoder_rounds, show_progress_bar=show_progress_bar, max_memory=cfg.max_memory << 20
+        )
     return TrainResult(
         epochs_run=cfg.epochs - start_epoch,
         reconstruction_loss=sums.get("reconstruction", 0.0) / done,

@@ -126,6 +126,13 @@ def test_refine_refuses_zero_rounds_and_writes_nothing(ws, capsys):
     assert "--rounds 0 must be at least 1" in capsys.readouterr().err and not (ws / "nothing").exists()
 
 
+def test_a_memory_budget_too_small_for_the_decoder_refit_is_refused_before_training(ws, capsys):
+    # h=1024 needs 8 MB for its float32 system with the copy its factorisation makes
+    assert saevdb(f"train --data {ws}/x.npy --hidden 1024 --k 8 --max-memory 4 --out {ws}/small --quiet") == 2
+    err = capsys.readouterr().err
+    assert "needs 8 MB" in err and "budget is 4 MB" in err and not (ws / "small").exists()
+
+
 @pytest.mark.parametrize("backend", ["qdrant", "milvus", "opensearch"])
 def test_ingest_of_a_file_the_model_cannot_take_is_refused_before_any_engine_starts(ws, capsys, backend):
     np.save(ws / "narrow.npy", np.ones((50, 31), dtype=np.float32))

@@ -1,3 +1,4 @@
+import copy
 import sys
 from dataclasses import replace
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 from saevdb.sae_core.config import SAEConfig
-from saevdb.sae_core.dictionary import refine_decoder
+from saevdb.sae_core.dictionary import refine_decoder, system_dtype
 from saevdb.sae_core.encode import encode
 from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.train import TrainConfig, build_and_fit
@@ -90,3 +91,16 @@ def test_refinement_also_fits_a_topk_decoder_to_its_shortlist_codes(clusters):
     )
     cosines = refine_decoder(model, clusters, np.arange(clusters.shape[0]), rounds=2)
     assert cosines[1] > cosines[0]
+
+
+def test_the_refit_solves_in_float32_where_float64_would_not_fit_and_gets_the_same_decoder(clusters):
+    assert system_dtype(4096, 2 << 30) == torch.float64 and system_dtype(16384, 2 << 30) == torch.float32
+    model, _ = build_and_fit(
+        clusters, SAEConfig(d=32, h=256, k=8), TrainConfig(epochs=2, batch_size=256, decoder_rounds=0)
+    )
+    narrow = copy.deepcopy(model)
+    rows = np.arange(clusters.shape[0])
+    wide_cosines = refine_decoder(model, clusters, rows, rounds=2, max_memory=16 * 256**2)
+    narrow_cosines = refine_decoder(narrow, clusters, rows, rounds=2, max_memory=16 * 256**2 - 1)
+    assert narrow_cosines == pytest.approx(wide_cosines, abs=1e-4)
+    assert torch.allclose(model.decoder, narrow.decoder, atol=1e-3)

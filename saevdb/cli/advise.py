@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from saevdb.adapters.registry import ENGINES, cost_model, engine_spec
-from saevdb.cli.common import DATA_HELP, add_output_options
+from saevdb.cli.common import DATA_HELP, add_memory_option, add_output_options
 from saevdb.ram_advice import KS, advise_ram
 from saevdb.sae_core.advise import ADVISE_EPOCHS, advise
 from saevdb.sae_core.data import load_embeddings
@@ -48,6 +48,7 @@ def add_parser(sub) -> None:
         "--epochs", type=int, default=ADVISE_EPOCHS, help="epochs per candidate (a full `train` runs longer)"
     )
     a.add_argument("--seed", type=int, default=0)
+    add_memory_option(a)
     add_output_options(a)
     a.set_defaults(func=run)
 
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> dict:
         hiddens=tuple(args.hidden or (4096, 16384)),
         sample=args.sample,
         queries=args.queries,
-        train=TrainConfig(epochs=args.epochs, seed=args.seed),
+        train=TrainConfig(epochs=args.epochs, seed=args.seed, max_memory=args.max_memory),
         seed=args.seed,
         signed_weights=signed_weights(args.engine),
     )
@@ -103,7 +104,7 @@ def run_recall(args: argparse.Namespace, x) -> dict:
         value_dtypes=value_dtypes(args.engine),
         sample=args.sample,
         queries=args.queries,
-        train=TrainConfig(epochs=args.epochs, seed=args.seed),
+        train=TrainConfig(epochs=args.epochs, seed=args.seed, max_memory=args.max_memory),
         seed=args.seed,
         signed_weights=signed_weights(args.engine),
     )

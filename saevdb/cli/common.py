@@ -10,6 +10,7 @@ import numpy as np
 from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.data import BUILTIN, wordnet_path
 from saevdb.sae_core.model_files import load_training_record
+from saevdb.sae_core.train import TrainConfig
 
 DATA_HELP = f"a .npy file [n, d], or a built-in set: {', '.join(BUILTIN)}"
 SUPPORT_HELP = (
@@ -20,6 +21,18 @@ PURSUIT_STEPS_HELP = (
     f"decoder products per pursuit code (default {SAEConfig.pursuit_steps}), each adding ceil(k/steps) latents:"
     " encoding time grows with it; raise it where each step would add many latents (large k)"
 )
+
+
+def add_memory_option(parser: argparse.ArgumentParser) -> None:
+    """`--max-memory MB`: what the decoder refit's h × h system may take when training (`TrainConfig.max_memory`)."""
+    parser.add_argument(
+        "--max-memory",
+        type=int,
+        default=TrainConfig.max_memory,
+        metavar="MB",
+        help="memory the decoder refit's h x h system may take when training: float64 where it fits, else"
+        " float32 factored in place; a model wider than it allows is refused before training",
+    )
 
 
 def data_id(source: str) -> str:

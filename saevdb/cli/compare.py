@@ -13,7 +13,7 @@ import numpy as np
 from saevdb.adapters import ENGINES
 from saevdb.adapters.registry import cost_model, dense_options
 from saevdb.cli.advise import format_advice, format_ram_advice, signed_weights, value_dtypes
-from saevdb.cli.common import DATA_HELP, add_output_options
+from saevdb.cli.common import DATA_HELP, add_memory_option, add_output_options
 from saevdb.compare import CompareConfig, compare, format_compare, plot_compare
 from saevdb.ram_advice import advise_ram
 from saevdb.sae_core.advise import ADVISE_EPOCHS, advise_model
@@ -105,6 +105,7 @@ def add_parser(sub) -> None:
         help="also serve each build under this much memory (the whole engine, in a child memory cgroup,"
         " its files evicted first): recall, QPS and what the cgroup charged, or the OOM kill",
     )
+    add_memory_option(c)
     c.add_argument("--clients", type=int, default=4, help="concurrent clients for the second QPS figure")
     c.add_argument("--seed", type=int, default=0, help="query / database sample seed")
     c.add_argument("--plot", type=Path, default=None, help="write recall vs RAM to provision (and QPS) as PNG")
@@ -228,7 +229,7 @@ def _advised(args: argparse.Namespace, database: np.ndarray, backends: tuple[str
         args.budget,
         value_dtypes=value_dtypes(*backends),
         **widths,
-        train=TrainConfig(epochs=args.epochs or ADVISE_EPOCHS, seed=args.seed),
+        train=TrainConfig(epochs=args.epochs or ADVISE_EPOCHS, seed=args.seed, max_memory=args.max_memory),
         seed=args.seed,
         signed_weights=signed_weights(*backends),
     )
@@ -252,7 +253,7 @@ def _advised_for_recall(
         args.recall,
         hiddens=tuple(args.hidden or (4096,)),
         value_dtypes=value_dtypes(*backends),
-        train=TrainConfig(epochs=args.epochs or ADVISE_EPOCHS, seed=args.seed),
+        train=TrainConfig(epochs=args.epochs or ADVISE_EPOCHS, seed=args.seed, max_memory=args.max_memory),
         seed=args.seed,
         signed_weights=signed_weights(*backends),
     )
@@ -276,7 +277,7 @@ def _models(args: argparse.Namespace, database: np.ndarray) -> list:
         ks = [int(part) for part in str(args.k).split(",") if part.strip()]
     except ValueError as e:
         raise ValueError(f"--k {args.k!r}: comma-separated whole numbers") from e
-    train = TrainConfig(epochs=args.epochs) if args.epochs else TrainConfig()
+    train = TrainConfig(epochs=args.epochs or TrainConfig.epochs, max_memory=args.max_memory)
     models = []
     for h, k in itertools.product(args.hidden or [4096], ks):
         sae = SAEConfig(d=d, h=h, k=k)

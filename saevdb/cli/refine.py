@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from saevdb.cli.common import DATA_HELP, PURSUIT_STEPS_HELP, add_output_options, same_data, sample
+from saevdb.cli.common import DATA_HELP, PURSUIT_STEPS_HELP, add_memory_option, add_output_options, same_data, sample
 from saevdb.sae_core.data import load_embeddings
 from saevdb.sae_core.dictionary import refine_decoder
 from saevdb.sae_core.model_files import fingerprint, load_model, load_training_record, save_model
@@ -22,6 +22,7 @@ def add_parser(sub) -> None:
     r.add_argument("--rounds", type=int, required=True, help="decoder rounds, each one encoding pass over the rows")
     r.add_argument("--pursuit-steps", type=int, default=None, help="change the model's: " + PURSUIT_STEPS_HELP)
     r.add_argument("--out", type=Path, required=True, help="new model folder (its fingerprint differs)")
+    add_memory_option(r)
     add_output_options(r)
     r.set_defaults(func=run)
 
@@ -42,7 +43,9 @@ def run(args: argparse.Namespace) -> dict:
         rows = np.setdiff1d(rows, record["held_out_rows"])
         rows = sample(rows, record.get("trained_rows", rows.size), record["train"]["seed"])
     start = time.perf_counter()
-    cosines = refine_decoder(model, x, rows, args.rounds, show_progress_bar=not args.quiet)
+    cosines = refine_decoder(
+        model, x, rows, args.rounds, show_progress_bar=not args.quiet, max_memory=args.max_memory << 20
+    )
     seconds = time.perf_counter() - start
     step = {
         "from": source,
