@@ -75,7 +75,8 @@ def measure_one(command: str) -> dict:
     return {"returncode": done.returncode, "peak_rss_bytes": peak_kib * 1024, "seconds": time.perf_counter() - start}
 
 
-def _table(results: dict) -> str:
+def peak_table(results: dict) -> str:
+    """One row per command, one column per label, and the last label's peak over the first's."""
     labels = list(results)
     names = list(dict.fromkeys(name for label in labels for name in results[label]))
     rows = []
@@ -108,7 +109,7 @@ def main() -> None:
         runs[name] = {"command": f"saevdb {command}", **json.loads(out.strip().splitlines()[-1])}
         print(f"{name}: {runs[name]['peak_rss_bytes'] / 2**30:.2f} GB, {runs[name]['seconds']:.0f} s", flush=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(_table(results))
+    print(peak_table(results))
 
 
 if __name__ == "__main__":
