@@ -17,6 +17,10 @@ class UnsupportedFeatureError(ValueError):
     request this engine cannot take, so a `ValueError` to callers that catch bad input."""
 
 
+class NodeUnreachable(RuntimeError):
+    """A node named in a URL does not answer: nothing is created or written."""
+
+
 class ModelMismatchError(ValueError):
     """The collection was written by another SAE model: its codes are not comparable."""
 

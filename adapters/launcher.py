@@ -166,3 +166,51 @@ class LocalEngine(ABC):
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class LocalCluster(ABC):
+    """An engine's own cluster on this machine: several `LocalEngine` nodes on loopback, each over its
+    own data folder, owned by one object — `with cluster: adapter = cluster.sparse_adapter(info, "items")`.
+
+    Subclasses start the nodes together (`start`: a cluster forms only once enough of them run) and
+    make adapters connected to every node; the base ends them, kills or restarts one (the faults a
+    cluster must survive) and reads each node's memory with the rules of a single engine.
+    """
+
+    def __init__(self, nodes: list[LocalEngine]) -> None:
+        self.nodes = nodes
+
+    @abstractmethod
+    def start(self) -> LocalCluster:
+        """Start every node and wait until the cluster serves with all of them."""
+
+    @abstractmethod
+    def restart_node(self, i: int) -> None:
+        """Start node `i` again on its data folder and wait until it has rejoined."""
+
+    @abstractmethod
+    def sparse_adapter(self, model: Any, name: str, **options) -> Any:
+        """A `SparseAdapter` on collection `name`, connected to every node."""
+
+    def kill_node(self, i: int) -> None:
+        """End node `i` abruptly, as a crash would; the others go on."""
+        self.nodes[i].kill()
+
+    def stop(self) -> None:
+        """Stop every node cleanly; their data stays in their folders."""
+        for node in self.nodes:
+            node.stop()
+
+    def kill(self) -> None:
+        for node in self.nodes:
+            node.kill()
+
+    def memory(self) -> list[ProcessMemory | None]:
+        """Each node's reading (`LocalEngine.memory`), None for a node that does not run."""
+        return [node.memory() if node.pid else None for node in self.nodes]
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

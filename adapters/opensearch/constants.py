@@ -23,6 +23,7 @@ CLIENT_TIMEOUT_S = 120
 # full-width query at h=16384 is ~8,000 rank_feature clauses (~0.6 MB of JSON), so 256 of them in one
 # msearch were refused: searches go out in msearch bodies of at most this many bytes.
 MSEARCH_BYTES = 16 * 2**20
+PROBE_TIMEOUT_S = 5  # each node named in a URL must answer a ping within this before anything is written
 CLIENT_POOL = 16  # HTTP connections per client we create: concurrent searches share one adapter
 SOURCE_MODES = ("compact", "none", "full")
 # method → (field type, query type). neural_sparse and SEISMIC need the neural-search plugin.

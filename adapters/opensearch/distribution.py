@@ -3,34 +3,42 @@ mapper-extras module (it holds `rank_features`), the lang-painless module and th
 holds `knn_vector`, for the dense baseline), assembled once into a cache.
 
 Why this way: `org.opensearch.distribution.integ-test-zip` is the smallest official build (no
-bundled JDK, no plugins) and Maven Central is reachable where image registries are not. It lacks
-mapper-extras, which ships on Maven as the `mapper-extras-client` jar; a plugin descriptor next to
-that jar makes it a module again. The k-NN plugin zip is on Maven too (`opensearch-knn`, version
+bundled JDK, no plugins) and Maven Central is reachable where image registries are not. The 2.x
+build lacks mapper-extras, which ships on Maven as the `mapper-extras-client` jar; a plugin
+descriptor next to that jar makes it a module again (3.x's build ships every module, these two
+included, so there only k-NN is added). The k-NN plugin zip is on Maven too (`opensearch-knn`, version
 `<opensearch>.0`, which must match the node exactly) and is installed with `bin/opensearch-plugin`;
 it extends lang-painless, which the integ-test build also lacks, so that module is rebuilt the same
 way from the `lang-painless` jar and its dependencies. The Maven zip of k-NN ships no native
 libraries, so only its Lucene engine works: an index asking for faiss or nmslib kills the node with
 an `UnsatisfiedLinkError`. OpenSearch refuses to run as root, so under root the node runs as
 `nobody`, from a cache and a home folder that user can read (`saevdb.adapters.opensearch.engine`).
+3.x needs Java 21 or newer (`java_home` looks for one); it has no security manager any more (a Java
+agent replaces it), so lang-painless's plugin-security.policy is kept only as the full build ships it.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
 
-VERSION = "2.19.6"  # the newest 2.x: runs on Java 17 (3.x needs Java 21)
+VERSION = "2.19.6"  # the newest 2.x: runs on Java 17, where 3.x cannot start
+# The 3.x line: Maven Central serves k-NN zips for 3.4-3.6 only, and 3.6's Lucene scorer needs the
+# native SIMD library its zip lacks (1-bit sq, 32x and on_disk kill the node at the first search).
+VERSION_3 = "3.5.0"
+JVM_ROOT = Path("/usr/lib/jvm")  # where distributions install their JDKs
 
 _DESCRIPTOR = """description={description}
 version={version}
 name={name}
 classname={classname}
-java.version=17
+java.version={java}
 opensearch.version={version}
 extended.plugins=
 has.native.controller=false
@@ -55,6 +63,12 @@ _MODULES = {
         '  permission java.lang.RuntimePermission "getClassLoader";\n};\n',
     ),
 }
+# 3.x renamed both plugin classes; its integ-test zip already ships both modules, so they are only
+# rebuilt for 2.x (or a 3.x zip that lacks them).
+_CLASSNAMES_3X = {
+    "mapper-extras": "org.opensearch.index.mapper.MapperExtrasModulePlugin",
+    "lang-painless": "org.opensearch.painless.PainlessModulePlugin",
+}
 KNN_PLUGIN = "opensearch-knn"
 _DEPENDENCIES_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -78,15 +92,35 @@ def cache_dir() -> Path:
     return Path("/var/cache/saevdb") if as_root() else Path.home() / ".cache" / "saevdb"
 
 
-def java_home() -> Path:
-    """`$OPENSEARCH_JAVA_HOME`, `$JAVA_HOME`, or the JDK behind `java` on the PATH."""
-    for var in ("OPENSEARCH_JAVA_HOME", "JAVA_HOME"):
-        if os.environ.get(var):
-            return Path(os.environ[var])
-    java = shutil.which("java")
-    if java is None:
-        raise RuntimeError("OpenSearch needs Java 17 or newer: install a JDK or set JAVA_HOME")
-    return Path(java).resolve().parent.parent
+def java_needed(version: str = VERSION) -> int:
+    """The oldest Java major release OpenSearch `version` runs on: 17 for 2.x, 21 for 3.x."""
+    return 17 if int(version.split(".")[0]) < 3 else 21
+
+
+def _java_major(home: Path) -> int | None:
+    """The Java major release of the JDK at `home`, from its `release` file (None if unreadable)."""
+    try:
+        found = re.search(r'^JAVA_VERSION="(\d+)', (home / "release").read_text(), re.MULTILINE)
+    except OSError:
+        return None
+    return int(found.group(1)) if found else None
+
+
+def java_home(version: str = VERSION) -> Path:
+    """`$OPENSEARCH_JAVA_HOME` as given; else the first of `$JAVA_HOME`, the JDK behind `java` on the
+    PATH and the newest JDK under /usr/lib/jvm that is new enough for OpenSearch `version`."""
+    if os.environ.get("OPENSEARCH_JAVA_HOME"):
+        return Path(os.environ["OPENSEARCH_JAVA_HOME"])
+    needed = java_needed(version)
+    candidates = [Path(os.environ["JAVA_HOME"])] if os.environ.get("JAVA_HOME") else []
+    if java := shutil.which("java"):
+        candidates.append(Path(java).resolve().parent.parent)
+    if JVM_ROOT.is_dir():
+        candidates += sorted(JVM_ROOT.iterdir(), key=lambda home: _java_major(home) or 0, reverse=True)
+    for home in candidates:
+        if (home / "bin" / "java").exists() and (_java_major(home) or 0) >= needed:
+            return home
+    raise RuntimeError(f"OpenSearch {version} needs Java {needed} or newer: install a JDK or set OPENSEARCH_JAVA_HOME")
 
 
 def _mvn(args: list[str], what: str, cwd: Path | None = None) -> None:
@@ -114,6 +148,8 @@ def _maven_copy_with_dependencies(artifact: str, version: str, out: Path) -> Non
 def _add_module(home: Path, name: str, version: str, cache: Path) -> None:
     """Rebuild one module the integ-test build leaves out; it appears whole or not at all."""
     description, classname, artifact, with_dependencies, policy = _MODULES[name]
+    if int(version.split(".")[0]) >= 3:
+        classname = _CLASSNAMES_3X[name]
     with tempfile.TemporaryDirectory(dir=cache) as staging:
         module = Path(staging) / name
         module.mkdir()
@@ -123,7 +159,9 @@ def _add_module(home: Path, name: str, version: str, cache: Path) -> None:
             _maven_copy(f"{artifact}:{version}:jar", module)
         if policy is not None:
             (module / "plugin-security.policy").write_text(policy)
-        descriptor = _DESCRIPTOR.format(description=description, version=version, name=name, classname=classname)
+        descriptor = _DESCRIPTOR.format(
+            description=description, version=version, name=name, classname=classname, java=java_needed(version)
+        )
         (module / "plugin-descriptor.properties").write_text(descriptor)
         shutil.rmtree(home / "modules" / name, ignore_errors=True)  # a half-built one from an older layout
         os.replace(module, home / "modules" / name)
@@ -134,7 +172,7 @@ def _install_knn(home: Path, version: str, cache: Path) -> None:
     archive = cache / f"{KNN_PLUGIN}-{version}.0.zip"
     if not archive.exists():
         _maven_copy(f"org.opensearch.plugin:{KNN_PLUGIN}:{version}.0:zip", cache)
-    env = {**os.environ, "OPENSEARCH_JAVA_HOME": str(java_home())}
+    env = {**os.environ, "OPENSEARCH_JAVA_HOME": str(java_home(version))}
     env.pop("OPENSEARCH_PATH_CONF", None)  # install into the distribution's own config folder
     cmd = [str(home / "bin" / "opensearch-plugin"), "install", "--batch", archive.as_uri()]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)

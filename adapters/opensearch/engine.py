@@ -1,7 +1,7 @@
 """A real OpenSearch node on loopback, started with `bin/opensearch` from the distribution that
 `saevdb.adapters.opensearch.distribution` assembles from Maven Central. Single-node discovery, no
 security plugin (the integ-test build has none). OpenSearch refuses to run as root, so under root
-the node runs as `nobody`.
+the node runs as `nobody`. 3.x runs on Java 21+ (`distribution.java_home` picks the JDK per version).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from opensearchpy import OpenSearch
@@ -43,20 +44,49 @@ def _check_reachable(path: Path) -> None:
             )
 
 
+@dataclass(frozen=True)
+class Seat:
+    """A node's place in a cluster on loopback: its name and transport port, and every member's
+    (`discovery.seed_hosts`, `cluster.initial_cluster_manager_nodes`); they stay the same across a
+    node's restarts, so it rejoins as itself."""
+
+    name: str
+    transport_port: int
+    seed_ports: tuple[int, ...]
+    members: tuple[str, ...]
+
+    def settings(self) -> list[str]:
+        seeds = ", ".join(f'"127.0.0.1:{port}"' for port in self.seed_ports)
+        return [
+            f"node.name: {self.name}",
+            f"transport.port: {self.transport_port}",
+            f"discovery.seed_hosts: [{seeds}]",
+            f"cluster.initial_cluster_manager_nodes: [{', '.join(self.members)}]",
+        ]
+
+
 class OpenSearchNode(LocalEngine):
     """Context manager: `with OpenSearchNode(path) as node: OpenSearch(node.url)`.
 
     `path` holds the node's config, data and logs, so a later node on the same path sees the same
-    indices. Heap `heap`; `pid` is the JVM.
+    indices. Heap `heap`; `pid` is the JVM. Alone (single-node discovery) unless `seat` places it in
+    a cluster (`cluster.OpenSearchCluster` starts all of them, then waits).
     """
 
     startup_timeout_s = 180.0
 
-    def __init__(self, path: str | Path, port: int | None = None, heap: str = HEAP, version: str = VERSION) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        port: int | None = None,
+        heap: str = HEAP,
+        version: str = VERSION,
+        seat: Seat | None = None,
+    ) -> None:
         self.path = Path(path).absolute()
         super().__init__(self.path / "engine.pid")
         self.port = port or free_port()
-        self.heap, self.version = heap, version
+        self.heap, self.version, self.seat = heap, version, seat
         self._process: subprocess.Popen | None = None
         self._indices: dict[str, dict[str, bool]] = {}
 
@@ -66,7 +96,8 @@ class OpenSearchNode(LocalEngine):
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+        """The JVM's pid while it runs (None before start and once it has ended)."""
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
 
     def client(self) -> OpenSearch:
         """A new client on this node, with a connection pool for concurrent searches."""
@@ -86,13 +117,15 @@ class OpenSearchNode(LocalEngine):
             "\n".join(
                 [
                     "cluster.name: saevdb",
-                    "node.name: saevdb-0",
+                    *(
+                        self.seat.settings()
+                        if self.seat
+                        else ["node.name: saevdb-0", f"transport.port: {free_port()}", "discovery.type: single-node"]
+                    ),
                     f"path.data: {self.path / 'data'}",
                     f"path.logs: {self.path / 'logs'}",
                     "network.host: 127.0.0.1",
                     f"http.port: {self.port}",
-                    f"transport.port: {free_port()}",
-                    "discovery.type: single-node",
                     # A nearly full shared disk must not turn test indices read-only.
                     "cluster.routing.allocation.disk.threshold_enabled: false",
                     # A full-width query is one rank_feature clause per latent (up to h); Lucene's default cap is 1,024.
@@ -104,13 +137,19 @@ class OpenSearchNode(LocalEngine):
         return config
 
     def start(self) -> OpenSearchNode:
+        self.launch()
+        self.wait_serving()
+        return self
+
+    def launch(self) -> None:
+        """Start the JVM without waiting: a cluster's nodes each wait for the others to elect a manager."""
         home = ensure_distribution(self.version)
         self.path.mkdir(parents=True, exist_ok=True)
         self.reap_stale()
         config = self._configure(home)
         env = {
             **os.environ,
-            "OPENSEARCH_JAVA_HOME": str(java_home()),
+            "OPENSEARCH_JAVA_HOME": str(java_home(self.version)),
             "OPENSEARCH_PATH_CONF": str(config),
             "OPENSEARCH_JAVA_OPTS": f"-Xms{self.heap} -Xmx{self.heap}",
         }
@@ -130,6 +169,9 @@ class OpenSearchNode(LocalEngine):
                 user=user,
                 cwd=self.path,
             )
+
+    def wait_serving(self) -> None:
+        """The bounded wait until the node answers a health request at yellow, then its pid file."""
         probe = OpenSearch(self.url, max_retries=0)
 
         def healthy() -> bool:
@@ -152,7 +194,6 @@ class OpenSearchNode(LocalEngine):
         finally:
             probe.close()
         self.record_pid()
-        return self
 
     def _index_kinds(self) -> dict[str, dict[str, bool]]:
         """Index uuid → which fields its mapping has: `sparse` (rank_features or sparse_vector),

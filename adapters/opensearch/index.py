@@ -9,7 +9,31 @@ from typing import Any
 import numpy as np
 from opensearchpy import OpenSearch, helpers
 
-from saevdb.adapters.opensearch.constants import BULK_TIMEOUT_S, MERGE_TIMEOUT_S, MSEARCH_BYTES
+from saevdb.adapters.base import NodeUnreachable
+from saevdb.adapters.opensearch.constants import (
+    BULK_TIMEOUT_S,
+    CLIENT_POOL,
+    CLIENT_TIMEOUT_S,
+    MERGE_TIMEOUT_S,
+    MSEARCH_BYTES,
+    PROBE_TIMEOUT_S,
+)
+
+
+def client_for(url: str) -> OpenSearch:
+    """A client on every node of `url` (comma-separated), once each has answered a ping: a node
+    named but down would otherwise be skipped silently by the client's retries, and the user asked
+    for it. One that does not answer raises `NodeUnreachable` naming it, before anything is written."""
+    urls = [part.strip() for part in url.split(",") if part.strip()]
+    for one in urls:
+        probe = OpenSearch(one, max_retries=0, timeout=PROBE_TIMEOUT_S)
+        try:
+            answers = probe.ping()
+        finally:
+            probe.close()
+        if not answers:
+            raise NodeUnreachable(f"{one}: no OpenSearch node answers there (of --url {url}); nothing was written")
+    return OpenSearch(urls, pool_maxsize=CLIENT_POOL, timeout=CLIENT_TIMEOUT_S)
 
 
 def cluster_capabilities(client: OpenSearch) -> dict[str, Any]:

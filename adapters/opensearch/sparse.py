@@ -29,8 +29,6 @@ from saevdb.adapters.base import ModelInfo, UnsupportedFeatureError
 from saevdb.adapters.batches import check_batch, check_datatype, check_queries, pad_results, rows_to_csr
 from saevdb.adapters.model_check import METADATA_KEY, ModelTagged
 from saevdb.adapters.opensearch.constants import (
-    CLIENT_POOL,
-    CLIENT_TIMEOUT_S,
     CODE_FIELD,
     METHODS,
     ORIGINALS_FIELD,
@@ -38,7 +36,7 @@ from saevdb.adapters.opensearch.constants import (
     SOURCE_MODES,
     VECTOR_FIELD,
 )
-from saevdb.adapters.opensearch.index import IndexOnClient, cluster_capabilities, index_settings
+from saevdb.adapters.opensearch.index import IndexOnClient, client_for, cluster_capabilities, index_settings
 from saevdb.adapters.opensearch.rescore import check_originals, cosine, originals_field, rescore_vectors, rescored
 from saevdb.adapters.opensearch.source import pack_code, unpack_code
 
@@ -141,8 +139,9 @@ class OpenSearchAdapter(IndexOnClient, ModelTagged):
 
     @classmethod
     def from_url(cls, model: ModelInfo, url: str, index: str, **options) -> OpenSearchAdapter:
-        """On an OpenSearch cluster at `url` (e.g. "http://opensearch:9200"; several: comma-separated)."""
-        client = OpenSearch(url.split(","), pool_maxsize=CLIENT_POOL, timeout=CLIENT_TIMEOUT_S)
+        """On an OpenSearch cluster at `url` (e.g. "http://opensearch:9200"; several: comma-separated),
+        each node answering first (`index.client_for`)."""
+        client = client_for(url)
         return cls(model, client, index, **options)
 
     def exists(self) -> bool:

@@ -36,6 +36,10 @@ def add_parser(sub) -> None:
         action="store_true",
         help="also keep each dense vector (on disk) for two-stage search: `saevdb search --rescore`",
     )
+    g.add_argument("--shards", type=int, default=None, metavar="N", help="shards of a new collection (a cluster's)")
+    g.add_argument(
+        "--replicas", type=int, default=None, metavar="N", help="copies of each shard beyond the first (a cluster's)"
+    )
     g.add_argument("--column", default="embedding", help="Parquet: the vector column")
     g.add_argument("--id-column", default=None, help="Parquet: ids from this integer column")
     add_output_options(g)
@@ -64,6 +68,14 @@ def run(args: argparse.Namespace) -> dict:
         originals=args.originals,
     )
     options = {"originals": True} if args.originals else {}
+    for name in ("shards", "replicas"):
+        value = getattr(args, name)
+        if value is not None and value < (1 if name == "shards" else 0):
+            raise ValueError(f"--{name} {value}: at least {1 if name == 'shards' else 0}")
+        if value is not None and not args.url:
+            raise ValueError(f"--{name} is for a cluster: give its --url (the embedded engine is one node)")
+        if value is not None:
+            options[name] = value
     with ExitStack() as stack:
         engine = None if args.url else stack.enter_context(local_engine(args.backend, path))
 
