@@ -18,7 +18,7 @@ from advice_tables import advice, ram_sections
 from cap_tables import cap_sections
 from first_stage_tables import first_stage_sections
 from frontier_tables import cheapest_table, comparison_sections, load_result, markdown_table
-from peak_memory import peak_table
+from peak_memory import peak_sections
 from query_tables import query_sections
 
 HERE = Path(__file__).resolve().parent
@@ -233,17 +233,7 @@ def results_md() -> str:
             f"{load_result(MAIN_JOB)['advice']['verdict']}. Cheapest option per recall target:",
             cheapest_table((MAIN_JOB,)),
         ),
-        (
-            "Peak memory of the first commands",
-            "`benchmarks/peak_memory.py --label L`: each command in its own process, its peak resident set "
-            "(and that of any process it waited for) as GNU time reports it; `before` at e129528 (the decoder "
-            "refit solving its h × h system in float64 from scipy's sparse ZᵀZ), `after` at the commit that "
-            "bounds it (`--max-memory`, default 2 GB: float32 at h=16,384). Data: MovieLens for the main job; "
-            "seeded normal rows for 20,000 × 64 (memory depends on the shapes only); the first 20,000 rows of "
-            "WordNet–mpnet; the first 100,000 of WordNet–MiniLM, one epoch (a step's peak does not grow with "
-            "the epochs).",
-            peak_table(load_result("peak_memory.json")),
-        ),
+        *peak_sections(),
         *ram_sections(),
         *first_stage_sections(),
         (
