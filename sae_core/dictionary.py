@@ -38,9 +38,8 @@ GRAM_ROWS = 1024
 
 DEFAULT_MAX_MEMORY = 2 << 30
 """Bytes the h × h system may take. torch's Cholesky and its solve each copy the system once while
-they run (measured: 1 GB more at h = 16,384 in float32, `out=` or not), so a system of b bytes
-needs 2b: float64 up to h = 11,585, float32 up to h = 16,384 (where float64 took 8.6 GB with the
-copies of the sparse product before it)."""
+they run (`out=` or not), so a system of b bytes needs 2b: float64 up to h = 11,585, float32 up to
+h = 16,384 (the peaks before and after: benchmarks/peak_memory.py)."""
 
 
 def system_dtype(h: int, max_memory: int) -> torch.dtype:

@@ -189,7 +189,7 @@ def fit(
 def _deterministic(threads: int):
     """Deterministic torch kernels and `threads` CPU threads while training, restored after. A CPU
     matrix product splits its sums over the threads, so 1, 2 and 4 threads give three different
-    models from the same seed (measured: three fingerprints at d=384, h=4096); a fixed count gives
+    models from the same seed (the README says so); a fixed count gives
     the same one on a rerun. `warn_only`: CUDA ops without a deterministic kernel warn, not fail."""
     before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(threads or before[0])
