@@ -65,3 +65,17 @@ def container(backend: str) -> Iterator[tuple[type, object]]:
     """The engine's pinned image started by testcontainers; yields (adapter class, connected client)."""
     with load(backend, "container")(engine_spec(backend).image) as started:
         yield started
+
+
+def start_local_ray(ray) -> None:
+    """A small local Ray instance (`ray`: the module, which the `[ray]` extra installs). On a loaded
+    2-core machine Ray's start has missed its fixed windows: the raylet's registration ("The current node timed out during startup") and, once, the GCS
+    server's port file ("Timed out waiting for file ..."): one more try, then fail."""
+    options = dict(num_cpus=2, object_store_memory=256 * 2**20, include_dashboard=False, log_to_driver=False)
+    try:
+        ray.init(**options)
+    except Exception as e:  # Ray raises a bare Exception or a RuntimeError for these
+        if "timed out" not in str(e).lower():
+            raise
+        ray.shutdown()
+        ray.init(**options)

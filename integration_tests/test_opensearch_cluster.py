@@ -1,7 +1,8 @@
 """A real three-node OpenSearch cluster on loopback (`OpenSearchCluster`): it forms, serves the codes'
 index with 3 shards and 1 replica through every node's URL, and survives the faults of an ingest —
-a data node killed in the middle (seeded kill point), the ingest process itself killed and rerun, a
-node URL that does not answer. Each ends with exactly the input's ids, none twice."""
+a data node killed in the middle (seeded kill point), the cluster going red (a primary's only copy
+lost), the ingest process itself killed and rerun, a node URL that does not answer — and takes a
+Ray Data ingest. Each ends with exactly the input's ids, none twice."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 from opensearchpy import helpers
 
-from integration_tests.launchers import skip_unless_runnable
+from integration_tests.launchers import skip_unless_runnable, start_local_ray
 from saevdb.adapters import ModelInfo
 from saevdb.adapters.launcher import free_port
 from saevdb.adapters.opensearch.cluster import OpenSearchCluster
@@ -150,6 +151,62 @@ def test_a_data_node_killed_mid_ingest_loses_nothing_and_searches_agree_while_ye
     )
     assert sorted(ids) == list(range(n)) and sorted(yellow_ids) == list(range(n))
     assert differing == 0 and cluster.health()["status"] == "green"
+    adapter.drop()
+
+
+def test_a_cluster_gone_red_stops_the_ingest_at_its_batch_and_the_rerun_completes_it(cluster, model, vectors, files):
+    """No replicas: the node holding shard 0's primary dies, so that shard has no copy left (red).
+    The bulk writing to it fails once the node's wait for the primary runs out: the ingest stops with
+    that batch, every batch before it stored; with the node back, the rerun resumes and completes."""
+    n, batches = len(vectors), -(-len(vectors) // BATCH)
+    kill_at = int(np.random.default_rng(8).integers(batches // 4, 3 * batches // 4))
+    checkpoint = files / "red.json"
+    adapter = OpenSearchAdapter.from_url(ModelInfo.of(model), cluster.url, "red", shards=SHARDS, replicas=0)
+    adapter.recreate()
+    client = cluster.client()
+    shards = client.cat.shards(index="red", format="json")
+    client.close()
+    holder = next(s["node"] for s in shards if s["shard"] == "0" and s["prirep"] == "p")
+    victim = [node.seat.name for node in cluster.nodes].index(holder)
+    killer = when_written(checkpoint, kill_at * BATCH, lambda: cluster.kill_node(victim))
+    with pytest.raises(IngestError, match=r"batch \d+ .*the engine refused it") as stopped:
+        ingest(adapter, model, str(files / "x.npy"), checkpoint, "opensearch:red", CONFIG, False)
+    killer.join(timeout=60)
+    stored = json.loads(checkpoint.read_text())["state"]["rows_written"]
+    status = cluster.health()["status"]
+    cluster.restart_node(victim)
+    summary = ingest(adapter, model, str(files / "x.npy"), checkpoint, "opensearch:red", CONFIG, False)
+    ids = stored_ids(cluster, "red")
+    logger.info(
+        "red at batch %d of %d (%s): stopped with %d rows stored (%s); resumed from batch %d: %d ids, %d duplicates",
+        kill_at,
+        batches,
+        status,
+        stored,
+        str(stopped.value)[:160],
+        summary["resumed_from_batch"],
+        len(set(ids)),
+        len(ids) - len(set(ids)),
+    )
+    assert status == "red" and kill_at * BATCH <= stored < n
+    assert summary["resumed_from_batch"] * BATCH == stored and sorted(ids) == list(range(n))
+    adapter.drop()
+
+
+def test_a_ray_data_ingest_writes_every_row_into_the_cluster(cluster, model, vectors, files):
+    ray = pytest.importorskip("ray", reason="needs the [ray] extra")
+    from saevdb.ray_ingest import ray_ingest
+
+    adapter = on_cluster(cluster, model, "ray_items")
+    adapter.recreate()
+    start_local_ray(ray)
+    try:
+        dataset = ray.data.from_items([{"id": i, "embedding": v} for i, v in enumerate(vectors)])
+        written = ray_ingest(dataset, files / "model", "opensearch", cluster.url, "ray_items", batch_size=500)
+    finally:
+        ray.shutdown()
+    ids = stored_ids(cluster, "ray_items")
+    assert written["rows_written"] == len(vectors) and sorted(ids) == list(range(len(vectors)))
     adapter.drop()
 
 
