@@ -10,9 +10,10 @@ from __future__ import annotations
 from saevdb.adapters.base import DenseAdapter, ModelInfo, ModelMismatchError, SparseAdapter, UnsupportedFeatureError
 from saevdb.adapters.batches import upload
 from saevdb.adapters.launcher import LocalEngine
-from saevdb.adapters.registry import ENGINES, EngineSpec, adapter_class, engine_spec, local_engine
+from saevdb.adapters.registry import DEFAULT_ENGINES, ENGINES, EngineSpec, adapter_class, engine_spec, local_engine
 
 __all__ = [
+    "DEFAULT_ENGINES",
     "ENGINES",
     "DenseAdapter",
     "EngineSpec",

@@ -44,6 +44,9 @@ class EngineSpec:
         pruning: sparse search knobs the sparse adapter takes, trading exactness (or hit counts) for speed.
         costs: "package:file" of the engine's cost model (`adapters/costs.py`), measured on its
             `version`; "" where no capped serving has measured one.
+        line_of: the engine this entry is another release line of ("opensearch" for "opensearch3"):
+            same folder and adapters, its own node and options. Named on request only, so a default
+            run measures each engine once (`DEFAULT_ENGINES`); its own tests cover it.
     """
 
     adapter: str
@@ -64,6 +67,7 @@ class EngineSpec:
     options: str = ""
     version: str = ""
     costs: str = ""
+    line_of: str = ""
 
 
 ENGINES: dict[str, EngineSpec] = {
@@ -138,7 +142,25 @@ ENGINES: dict[str, EngineSpec] = {
         size_settle_s=65.0,
         pruning=("track_total_hits",),
     ),
+    "opensearch3": EngineSpec(
+        adapter="saevdb.adapters.opensearch.sparse:OpenSearchAdapter",
+        local="saevdb.adapters.opensearch.engine:OpenSearch3Node",
+        container="saevdb.adapters.opensearch.container:opensearch_container",
+        image="opensearchproject/opensearch:3.5.0",
+        extra="opensearch",
+        client_modules=("opensearchpy",),
+        programs=("java", "mvn"),  # and a Java 21+ JDK (`distribution.java_home`)
+        score_rtol=2**-8,
+        storage_variants=({"source": "none"}, {"source": "full"}),
+        quantizations=("sq", "byte", "on_disk", "binary"),
+        options="saevdb.adapters.opensearch.options:COMPARE_OPTIONS_3",
+        version="saevdb.adapters.opensearch.constants:ENGINE_VERSION_3",
+        size_settle_s=65.0,
+        pruning=("track_total_hits",),
+        line_of="opensearch",
+    ),
 }
+DEFAULT_ENGINES = tuple(name for name, spec in ENGINES.items() if not spec.line_of)
 
 
 def engine_spec(name: str) -> EngineSpec:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from saevdb.adapters import ENGINES, ModelInfo, local_engine, upload
+from saevdb.adapters import DEFAULT_ENGINES, ENGINES, ModelInfo, local_engine, upload
 from saevdb.sae_core.data import load_embeddings
 from saevdb.sae_core.encode import encode
 from saevdb.sae_core.model_files import load_model
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--data", default="wordnet")
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--backends", default=",".join(ENGINES))
+    parser.add_argument("--backends", default=",".join(DEFAULT_ENGINES))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 

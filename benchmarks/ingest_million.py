@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from saevdb.adapters import ENGINES
+from saevdb.adapters import DEFAULT_ENGINES
 from saevdb.sae_core.data import load_wordnet
 
 
@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--backends", default=",".join(ENGINES))
+    parser.add_argument("--backends", default=",".join(DEFAULT_ENGINES))
     parser.add_argument("--input", type=Path, default=Path("runs/wordnet_tiled_1m.npy"))
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()

@@ -1,5 +1,5 @@
 """Launchers for the real engines, for the integration tests: every engine of the registry
-(`saevdb.adapters.ENGINES`) as its local engine by default, or in a container (testcontainers)
+(`saevdb.adapters.DEFAULT_ENGINES`) as its local engine by default, or in a container (testcontainers)
 when a Docker engine answers. Nothing here names an engine: the registry entries say what each needs.
 
 Local: each engine starts on a free port in its own temporary folder, removed afterwards.
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from saevdb.adapters import ENGINES, LocalEngine, engine_spec, local_engine
+from saevdb.adapters import DEFAULT_ENGINES, LocalEngine, engine_spec, local_engine
 from saevdb.adapters.registry import load
 
-BACKENDS = tuple(ENGINES)
+BACKENDS = DEFAULT_ENGINES  # another release line of an engine has its own tests (test_opensearch3.py)
 
 
 def skip_unless_runnable(backend: str) -> None:
@@ -69,8 +69,9 @@ def container(backend: str) -> Iterator[tuple[type, object]]:
 
 def start_local_ray(ray) -> None:
     """A small local Ray instance (`ray`: the module, which the `[ray]` extra installs). On a loaded
-    2-core machine Ray's start has missed its fixed windows: the raylet's registration ("The current node timed out during startup") and, once, the GCS
-    server's port file ("Timed out waiting for file ..."): one more try, then fail."""
+    2-core machine Ray's start has missed its fixed windows: the raylet's registration ("The current
+    node timed out during startup") and, once, the GCS server's port file ("Timed out waiting for
+    file ..."): one more try, then fail."""
     options = dict(num_cpus=2, object_store_memory=256 * 2**20, include_dashboard=False, log_to_driver=False)
     try:
         ray.init(**options)

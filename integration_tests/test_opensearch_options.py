@@ -71,8 +71,10 @@ def test_unknown_quantization_and_search_parameter_refused(opensearch_node, vect
     try:
         dense.upsert(range(100), vectors[:100])
         assert dense.search(vectors[:2], 5, ef_search=20)[0].shape == (2, 5)
-        with pytest.raises(UnsupportedFeatureError, match="rescore"):
-            dense.search(vectors[:2], 5, rescore={"oversample_factor": 2.0})  # Lucene would ignore it
+        with pytest.raises(UnsupportedFeatureError, match="rescore needs a 3.x node"):
+            dense.search(vectors[:2], 5, oversample_factor=2.0)  # k-NN 2.19 would ignore it
+        with pytest.raises(UnsupportedFeatureError, match="unknown search parameter"):
+            dense.search(vectors[:2], 5, nprobe=4)
     finally:
         dense.drop()
         dense.close()

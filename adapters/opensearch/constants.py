@@ -1,17 +1,24 @@
 """Names and defaults shared by the OpenSearch adapters."""
 
-from saevdb.adapters.opensearch.distribution import VERSION
+from saevdb.adapters.opensearch.distribution import VERSION, VERSION_3
 
 ENGINE_VERSION = f"opensearch {VERSION} (k-NN {VERSION}.0, Lucene engine)"  # the local node, as reports name it
+ENGINE_VERSION_3 = f"opensearch {VERSION_3} (k-NN {VERSION_3}.0, Lucene engine)"  # the registry's "opensearch3"
 
 VECTOR_FIELD = "sae"  # the rank_features (or sparse_vector) field holding the codes
 CODE_FIELD = "sae_code"  # the compact copy of a code kept in _source (source="compact")
 DENSE_FIELD = "dense"  # the knn_vector field of the baseline
 ORIGINALS_FIELD = "sae_original"  # the dense originals beside the codes (originals=True): doc values only
 # Built-in dense quantizations of the Lucene engine (the only one the Maven k-NN zip can run):
-# "sq" = the Lucene scalar quantizer (encoder sq, 7-bit), "byte" = data_type byte vectors.
+# "sq" = the Lucene scalar quantizer (encoder sq, 7-bit), "byte" = data_type byte vectors; from 3.x
+# also "on_disk" = mode on_disk (on Lucene: 4x, the same 7-bit quantizer, rescored by default) and
+# "binary" = data_type binary vectors (one sign bit per dimension, Hamming distance).
 QUANTIZATIONS = ("sq", "byte")
-DENSE_SEARCH_PARAMS = ("ef_search",)  # the knn query's method_parameters Lucene HNSW takes
+QUANTIZATIONS_3 = (*QUANTIZATIONS, "on_disk", "binary")
+# The knn query's knobs: `ef_search` (method_parameters), `oversample_factor` (rescore the top
+# oversample_factor × k from the full-precision vectors; 3.x) and `rescore` (False: no rescoring,
+# where a mode rescores by default).
+DENSE_SEARCH_PARAMS = ("ef_search", "oversample_factor", "rescore")
 PRECISIONS = ("float32",)  # rank_features keeps one precision (~9 significant bits of a float32)
 # opensearch-py waits 10 s by default; a large bulk on a busy node, or merging HNSW graphs, takes longer.
 BULK_TIMEOUT_S = 120

@@ -19,7 +19,7 @@ from opensearchpy.exceptions import ConnectionTimeout, TransportError
 from saevdb.adapters.launcher import EngineNotReady, LocalEngine, free_port, port_open
 from saevdb.adapters.memory import ProcessMemory
 from saevdb.adapters.opensearch.constants import CLIENT_POOL, CLIENT_TIMEOUT_S
-from saevdb.adapters.opensearch.distribution import VERSION, as_root, ensure_distribution, java_home
+from saevdb.adapters.opensearch.distribution import VERSION, VERSION_3, as_root, ensure_distribution, java_home
 
 HEAP = "512m"
 MAX_CLAUSES = 65_536  # the widest query: one clause per latent at h = 65,536 (uint16 indices)
@@ -197,7 +197,7 @@ class OpenSearchNode(LocalEngine):
 
     def _index_kinds(self) -> dict[str, dict[str, bool]]:
         """Index uuid → which fields its mapping has: `sparse` (rank_features or sparse_vector),
-        `float_vectors` (a float knn_vector), `byte_vectors` (a data_type byte knn_vector)."""
+        `float_vectors` (a float knn_vector), `byte_vectors` (a data_type byte or binary knn_vector)."""
         client = self.client()
         try:
             uuids = {row["index"]: row["uuid"] for row in client.cat.indices(format="json", h="index,uuid")}
@@ -208,7 +208,7 @@ class OpenSearchNode(LocalEngine):
                 kinds[uuids.get(index, index)] = {
                     "sparse": any(f.get("type") in ("rank_features", "sparse_vector") for f in fields),
                     "float_vectors": "float" in vectors,
-                    "byte_vectors": "byte" in vectors,
+                    "byte_vectors": "byte" in vectors or "binary" in vectors,
                 }
             return kinds
         finally:
@@ -288,3 +288,11 @@ class OpenSearchNode(LocalEngine):
         from saevdb.adapters.opensearch.dense import OpenSearchDenseAdapter
 
         return OpenSearchDenseAdapter(d, self.client(), name, **options)
+
+
+class OpenSearch3Node(OpenSearchNode):
+    """The same node on the 3.x line (`distribution.VERSION_3`, a Java 21+ JDK): the registry's
+    "opensearch3", so one `compare` run measures it beside 2.19 on the same data and settings."""
+
+    def __init__(self, path: str | Path, port: int | None = None, heap: str = HEAP, seat: Seat | None = None) -> None:
+        super().__init__(path, port=port, heap=heap, version=VERSION_3, seat=seat)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from saevdb.adapters import ENGINES
+from saevdb.adapters import DEFAULT_ENGINES, ENGINES
 from saevdb.adapters.registry import cost_model, dense_options
 from saevdb.cli.advise import format_advice, format_ram_advice, signed_weights, value_dtypes
 from saevdb.cli.common import DATA_HELP, add_memory_option, add_output_options
@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
     c.add_argument("--data", default="movielens", help=DATA_HELP)
     c.add_argument("--n", type=int, default=None, help="database vectors (default: all rows not used as queries)")
     c.add_argument("--queries", type=int, default=1000, help="query rows, held out of the database")
-    c.add_argument("--backends", default=",".join(ENGINES), help=f"comma-separated, of {', '.join(ENGINES)}")
+    c.add_argument("--backends", default=",".join(DEFAULT_ENGINES), help=f"comma-separated, of {', '.join(ENGINES)}")
     c.add_argument(
         "--model", type=Path, nargs="+", default=None, help="trained model folder(s) (default: train one per --k now)"
     )

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from saevdb.adapters import ENGINES, ModelInfo, UnsupportedFeatureError, local_engine
+from saevdb.adapters import DEFAULT_ENGINES, ModelInfo, UnsupportedFeatureError, local_engine
 from saevdb.adapters.launcher import allocated_bytes
 from saevdb.adapters.memory import ProcessMemory
 from saevdb.adapters.registry import engine_spec, engine_version
@@ -78,7 +78,7 @@ class CompareConfig:
             counted as `capped.serve_capped` does), None for no capped serving.
     """
 
-    backends: tuple[str, ...] = tuple(ENGINES)
+    backends: tuple[str, ...] = DEFAULT_ENGINES
     top_k: int = 10
     rerank: int = 100
     depths: tuple[int, ...] = (100, 300)
