@@ -181,6 +181,11 @@ def load(name: str, role: str) -> Any:
         raise ImportError(f"engine {name!r} needs its client: pip install 'saevdb[{spec.extra}]'") from e
 
 
+def engine_folder(name: str) -> str:
+    """The folder under `adapters/` holding engine `name` (its own, or that of the engine it is a line of)."""
+    return engine_spec(name).line_of or name
+
+
 def dense_options(name: str) -> tuple:
     """The `DenseOption`s engine `name` offers `saevdb compare` (its `options.py`)."""
     return load(name, "options")

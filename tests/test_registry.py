@@ -6,7 +6,7 @@ import inspect
 import pytest
 
 from saevdb.adapters import ENGINES, LocalEngine, engine_spec
-from saevdb.adapters.registry import load
+from saevdb.adapters.registry import engine_folder, load
 from saevdb.cli import build_parser
 
 
@@ -25,7 +25,7 @@ def test_entries_resolve_to_an_adapter_a_local_engine_and_a_container(name):
 def test_declared_precisions_are_what_the_adapter_takes(name):
     """`precisions` in the entry is the tuple the engine's adapter checks `datatype` against."""
     spec = engine_spec(name)
-    constants = importlib.import_module(f"saevdb.adapters.{name}.constants")
+    constants = importlib.import_module(f"saevdb.adapters.{engine_folder(name)}.constants")
     assert tuple(constants.PRECISIONS) == spec.precisions
     assert "datatype" in inspect.signature(load(name, "adapter")).parameters
 
@@ -44,3 +44,14 @@ def test_cli_choices_come_from_the_registry():
     ingest = build_parser()._subparsers._group_actions[0].choices["ingest"]
     backend = next(a for a in ingest._actions if a.dest == "backend")
     assert tuple(backend.choices) == tuple(ENGINES)
+
+
+def test_release_lines_share_their_engines_folder_and_run_only_when_named():
+    from saevdb.adapters import DEFAULT_ENGINES
+
+    lines = {name: spec.line_of for name, spec in ENGINES.items() if spec.line_of}
+    assert lines and all(base in DEFAULT_ENGINES for base in lines.values())
+    assert set(DEFAULT_ENGINES) == set(ENGINES) - set(lines)
+    for name, base in lines.items():
+        assert engine_spec(name).adapter == engine_spec(base).adapter and engine_folder(name) == base
+        assert engine_spec(name).options != engine_spec(base).options
