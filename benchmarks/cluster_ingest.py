@@ -6,15 +6,15 @@ The input is `ingest_million.py`'s (WordNet–MiniLM tiled with noise, float16 .
 --url` with the three nodes' URLs writes the codes' index with 3 shards and 1 replica (two copies of
 every code). Each node is then read by the rules `compare` uses (`compare.provision`): the
 cluster is restarted so every JVM is fresh, the index counted, each node's anonymous memory read
-once loaded (less that node's reading when the cluster held no index), `QUERIES` full-width queries
-sent, then each node's resident index pages read; the JVM heap in use from each node's statistics
+once loaded (less that node's reading when the cluster held no index), `QUERIES` queries sent
+(each cut to its `QUERY_K` largest non-negative weights: a full-width query walks most postings and
+takes seconds at 1M rows), then each node's resident index pages read; the JVM heap in use from each node's statistics
 beside it. RAM to provision per vector per copy = the nodes' sum / (n × copies): what a node of a
 larger cluster needs for each code it holds.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from ingest_million import tiled_input
+from ingest_million import ensure_input, million_arguments
 
 from saevdb.adapters import ModelInfo
 from saevdb.adapters.opensearch.cluster import OpenSearchCluster
@@ -34,18 +34,12 @@ from saevdb.sae_core.query import query_vectors
 
 SHARDS, REPLICAS = 3, 1
 QUERIES = 200
+QUERY_K = 128
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--input", type=Path, default=Path("runs/wordnet_tiled_1m.npy"))
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
-    if not args.input.is_file():
-        args.input.parent.mkdir(parents=True, exist_ok=True)
-        tiled_input(args.input, args.rows)
+    args = million_arguments(__doc__.splitlines()[0]).parse_args()
+    ensure_input(args)
     model = load_model(args.model)
     work = Path(tempfile.mkdtemp(prefix="saevdb-cluster-"))
     work.chmod(0o755)  # under root the nodes run as `nobody`
@@ -71,7 +65,7 @@ def main() -> None:
         loaded = cluster.memory()
         x = np.load(args.input, mmap_mode="r")
         rows = np.random.default_rng(0).choice(len(x), QUERIES, replace=False)
-        queries = query_vectors(model, np.asarray(x[np.sort(rows)], dtype=np.float32), "asymmetric_nonneg")
+        queries = query_vectors(model, np.asarray(x[np.sort(rows)], dtype=np.float32), "asymmetric_nonneg", k=QUERY_K)
         t = time.perf_counter()
         adapter.search(queries, 10)
         search_s = time.perf_counter() - t
@@ -90,6 +84,7 @@ def main() -> None:
             "cluster_start_s": started_s,
             "ingest": {key: summary[key] for key in ("vectors_per_s", "seconds", "upload_seconds", "peak_rss_bytes")},
             "queries": QUERIES,
+            "query_k": QUERY_K,
             "search_qps_one_msearch": QUERIES / search_s,
             "ram_bytes_per_vector_per_copy": per_copy,
             "nodes": nodes,

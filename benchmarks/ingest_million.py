@@ -35,17 +35,28 @@ def tiled_input(path: Path, rows: int, block: int = 100_000) -> None:
     out.flush()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def million_arguments(description: str) -> argparse.ArgumentParser:
+    """The options of a million-row ingest benchmark: the model, the rows, the tiled input, the JSON."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", required=True)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--backends", default=",".join(DEFAULT_ENGINES))
     parser.add_argument("--input", type=Path, default=Path("runs/wordnet_tiled_1m.npy"))
     parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
+    return parser
+
+
+def ensure_input(args: argparse.Namespace) -> None:
+    """Write the tiled input once, where `--input` says."""
     if not args.input.is_file():
         args.input.parent.mkdir(parents=True, exist_ok=True)
         tiled_input(args.input, args.rows)
+
+
+def main() -> None:
+    parser = million_arguments(__doc__.splitlines()[0])
+    parser.add_argument("--backends", default=",".join(DEFAULT_ENGINES))
+    args = parser.parse_args()
+    ensure_input(args)
     work = Path(tempfile.mkdtemp(prefix="saevdb-million-"))
     work.chmod(0o755)  # under root the OpenSearch node runs as `nobody`
     results = {}
