@@ -16,6 +16,7 @@ from pathlib import Path
 
 from advice_tables import advice, ram_sections
 from cap_tables import cap_sections
+from cluster_tables import cluster_sections
 from first_stage_tables import first_stage_sections
 from frontier_tables import cheapest_table, comparison_sections, load_result, markdown_table
 from peak_memory import peak_sections
@@ -234,6 +235,7 @@ def results_md() -> str:
             cheapest_table((MAIN_JOB,)),
         ),
         *peak_sections(),
+        *cluster_sections(),
         *ram_sections(),
         *first_stage_sections(),
         (
