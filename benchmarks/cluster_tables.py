@@ -29,7 +29,8 @@ def cluster_sections() -> list[tuple[str, str, str]]:
     how = (
         "`benchmarks/cluster_ingest.py --model runs/os23/models/h4096_k8 --json runs/os23/cluster_1m.json` (the "
         f"JSON copied here): {r['rows']:,} tiled WordNet rows (`ingest_million.py`'s input) encoded by the k=8 "
-        "model of the 3.5-beside-2.19 run and written by `saevdb ingest --url` (three node URLs) into a three-node OpenSearch {VERSION} cluster "
+        "model of the 3.5-beside-2.19 run and written by `saevdb ingest --url` (three node URLs) into a "
+        f"three-node OpenSearch {VERSION} cluster "
         f"on loopback, {r['shards']} shards and {r['replicas']} replica: {r['ingest']['vectors_per_s']:,.0f} vectors/s "
         f"({r['ingest']['seconds']:.0f} s, encoding overlapped with the upload; ingest peak RSS "
         f"{r['ingest']['peak_rss_bytes'] / 2**20:,.0f} MiB). Then the cluster restarted, {r['queries']} queries "
