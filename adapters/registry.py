@@ -8,7 +8,7 @@ no engine client installed (each engine is an extra: `pip install saevdb[qdrant]
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import import_module, resources
 from pathlib import Path
 from typing import Any
@@ -142,24 +142,17 @@ ENGINES: dict[str, EngineSpec] = {
         size_settle_s=65.0,
         pruning=("track_total_hits",),
     ),
-    "opensearch3": EngineSpec(
-        adapter="saevdb.adapters.opensearch.sparse:OpenSearchAdapter",
-        local="saevdb.adapters.opensearch.engine:OpenSearch3Node",
-        container="saevdb.adapters.opensearch.container:opensearch_container",
-        image="opensearchproject/opensearch:3.5.0",
-        extra="opensearch",
-        client_modules=("opensearchpy",),
-        programs=("java", "mvn"),  # and a Java 21+ JDK (`distribution.java_home`)
-        score_rtol=2**-8,
-        storage_variants=({"source": "none"}, {"source": "full"}),
-        quantizations=("sq", "byte", "on_disk", "binary"),
-        options="saevdb.adapters.opensearch.options:COMPARE_OPTIONS_3",
-        version="saevdb.adapters.opensearch.constants:ENGINE_VERSION_3",
-        size_settle_s=65.0,
-        pruning=("track_total_hits",),
-        line_of="opensearch",
-    ),
 }
+# The 3.x line of OpenSearch: the same adapters and folder, its own node, image, options and version.
+ENGINES["opensearch3"] = replace(
+    ENGINES["opensearch"],
+    local="saevdb.adapters.opensearch.engine:OpenSearch3Node",  # needs a Java 21+ JDK (`distribution.java_home`)
+    image="opensearchproject/opensearch:3.5.0",
+    quantizations=("sq", "byte", "on_disk", "binary"),
+    options="saevdb.adapters.opensearch.options:COMPARE_OPTIONS_3",
+    version="saevdb.adapters.opensearch.constants:ENGINE_VERSION_3",
+    line_of="opensearch",
+)
 DEFAULT_ENGINES = tuple(name for name, spec in ENGINES.items() if not spec.line_of)
 
 
