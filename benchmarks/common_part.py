@@ -55,7 +55,7 @@ def _config(edge, placement: dict):
 
 def _part(path: Path, shard: Path) -> str:
     """A shard file's name with segment ids folded: `segments/*/sparse_vector_index-sae/…`."""
-    relative = str(path.relative_to(shard))
+    relative = str(path.resolve().relative_to(shard.resolve()))
     return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "*", relative)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from advice_tables import advice, ram_sections
 from cap_tables import cap_sections
 from cluster_tables import cluster_sections
+from common_part_tables import common_part_sections
 from first_stage_tables import first_stage_sections
 from frontier_tables import cheapest_table, comparison_sections, load_result, markdown_table
 from peak_memory import peak_sections
@@ -254,6 +255,7 @@ def results_md() -> str:
             curve(),
         ),
         *cap_sections(),
+        *common_part_sections(),
         *comparison_sections(),
         *query_sections(),
         (
