@@ -13,7 +13,8 @@ anonymous bytes, and the resident pages of every shard file by its path (segment
 shard's files on disk are listed beside. Per vector = (shard − empty shard) / rows.
 
 Placements (`EdgeConfig`): as built; the id tracker `Memory.Cold`; payloads `Memory.Cold`; both; and
-the sparse index `Memory.Cold` as well (the index memory-mapped, read on demand).
+the sparse index `Memory.Cold` as well (the index memory-mapped, read on demand) — given at load; and
+a third shard built with the last of them from the start ("codes built cold"), loaded with it.
 """
 
 from __future__ import annotations
@@ -112,14 +113,21 @@ def _files_on_disk(shard: Path) -> dict[str, int]:
     return sizes
 
 
-def _build(folder: Path, model_dir: Path, x: np.ndarray) -> None:
+def _build(folder: Path, model_dir: Path, x: np.ndarray, placement: dict | None = None) -> None:
+    """The adapter's build; with `placement`, its config carries those memory settings from the start."""
+    import qdrant_edge as edge
+
     from saevdb.adapters import ModelInfo
     from saevdb.adapters.qdrant.edge import QdrantEdgeAdapter
     from saevdb.sae_core.encode import encode
     from saevdb.sae_core.model_files import load_model
 
+    class Placed(QdrantEdgeAdapter):
+        def _config(self):
+            return _config(edge, placement) if placement is not None else super()._config()
+
     model = load_model(model_dir)
-    adapter = QdrantEdgeAdapter(ModelInfo.of(model), folder, datatype="float16")
+    adapter = Placed(ModelInfo.of(model), folder, datatype="float16")
     adapter.recreate()
     for lo in range(0, len(x), BATCH):
         rows = np.asarray(x[lo : lo + BATCH], dtype=np.float32)
@@ -139,11 +147,16 @@ def main() -> None:
     from saevdb.sae_core.query import query_vectors
 
     x = np.load(args.input, mmap_mode="r")[: args.rows]
-    shards = {"empty": args.folder / "empty", "codes": args.folder / f"codes_{args.rows}"}
+    shards = {
+        "empty": args.folder / "empty",
+        "codes": args.folder / f"codes_{args.rows}",
+        "codes built cold": args.folder / f"codes_{args.rows}_cold",
+    }
+    cold = PLACEMENTS["id tracker + payload + sparse index cold"]
     for name, shard in shards.items():
         if not any(shard.glob("*.json")):  # the adapter writes the model file last but one (before optimize)
             shutil.rmtree(shard, ignore_errors=True)
-            _build(shard, args.model, x if name == "codes" else x[:0])
+            _build(shard, args.model, x[:0] if name == "empty" else x, cold if name == "codes built cold" else None)
     model = load_model(args.model)
     rows = np.sort(np.random.default_rng(0).choice(len(x), QUERIES, replace=False))
     noisy = np.asarray(x[rows], dtype=np.float32) + np.random.default_rng(1).normal(0, 0.01, (QUERIES, x.shape[1]))
@@ -153,18 +166,18 @@ def main() -> None:
     results = {"rows": args.rows, "query_k": QUERY_K, "depth": DEPTH, "queries": QUERIES, "shards": {}}
     for name, shard in shards.items():
         runs = {}
-        for label, placement in PLACEMENTS.items() if name == "codes" else [("as built", {})]:
+        served = {"codes": PLACEMENTS.items(), "codes built cold": [("as built", cold)]}.get(name, [("as built", {})])
+        for label, placement in served:
             out = context.Queue()
-            child = context.Process(
-                target=_serve, args=(str(shard), placement, queries if name == "codes" else [], out)
-            )
+            sent = [] if name == "empty" else queries
+            child = context.Process(target=_serve, args=(str(shard), placement, sent, out))
             child.start()
             runs[label] = out.get(timeout=1800)
             child.join()
             r = {key: reading["anonymous_bytes"] / 1e6 for key, reading in runs[label]["readings"].items()}
             files = runs[label]["readings"]["queried"]["files"]
             print(
-                f"{name:6s} {label:42s} anon MB: before {r['before load']:6.1f} loaded {r['loaded']:6.1f}"
+                f"{name:16s} {label:42s} anon MB: before {r['before load']:6.1f} loaded {r['loaded']:6.1f}"
                 f" trimmed {r['trimmed']:6.1f} queried {r['queried']:6.1f}; shard files resident"
                 f" {sum(files.values()) / 1e6:6.1f} MB; {runs[label]['qps']:.0f} QPS",
                 flush=True,
