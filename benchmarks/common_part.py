@@ -61,21 +61,19 @@ def _part(path: Path, shard: Path) -> str:
 
 
 def _reading(shard: Path) -> dict:
-    """This process's anonymous bytes (`read_memory`) and each shard file's resident pages."""
-    import os
-
+    """This process's anonymous bytes and each shard file's resident pages, from one pass over its
+    mappings (as `adapters/memory.read_memory` reads them, but per file rather than per role)."""
     import psutil
 
-    from saevdb.adapters.memory import read_memory
-
-    files: dict[str, int] = {}
-    for mapping in psutil.Process().memory_maps(grouped=True):
+    process = psutil.Process()
+    anonymous, files = 0, {}
+    for mapping in process.memory_maps(grouped=True):
+        anonymous += mapping.anonymous
         path = Path(mapping.path)
         if mapping.path.startswith("/") and path.resolve().is_relative_to(shard.resolve()):
             name = _part(path, shard)
             files[name] = files.get(name, 0) + max(mapping.rss - mapping.anonymous, 0)
-    memory = read_memory(os.getpid(), shard, lambda path: "other")
-    return {"anonymous_bytes": memory.anonymous_bytes, "rss_bytes": memory.rss_bytes, "files": files}
+    return {"anonymous_bytes": anonymous, "rss_bytes": process.memory_info().rss, "files": files}
 
 
 def _serve(shard: str, placement: dict, queries: list, out) -> None:

@@ -53,7 +53,7 @@ COMPARE_OPTIONS: tuple[DenseOption, ...] = (
     *SERVER_ONLY,
 )
 
-_RESCORED = {"ef_search": 128}
+_RESCORED = dict(SEARCH[0].params)  # the same search, with and without rescoring
 COMPARE_OPTIONS_3: tuple[DenseOption, ...] = (
     DenseOption("float32 HNSW", dict(HNSW), SEARCH, originals_searched=True),
     DenseOption(
