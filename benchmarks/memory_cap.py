@@ -11,7 +11,8 @@ out as queries, the first n others as database. Options: each model's codes with
 disk in the same Qdrant Edge shard (two-stage search), the same codes with the originals in a flat file beside the shard
 (`--originals-file`, read by the engine's process for the second stage; with `--index-on-disk` also
 with the codes' index memory-mapped, `on_disk=True`), and the built-ins named
-by `--methods`, only the settings `--settings` names (substrings of the labels). Each build is
+by `--methods` (with `--cold-bookkeeping`, every build's id tracker and payloads `Memory.Cold`),
+only the settings `--settings` names (substrings of the labels). Each build is
 made once in its own folder under `--folder` and served by a fresh engine per cap. Per option the
 first run has no cap (the cgroup still counts what the engine charged); then the cap, counted as
 the whole engine (`empty` + what the cgroup may charge), falls as `FRACTIONS` of that first run's
@@ -71,6 +72,9 @@ def option_builds(args) -> list[Build]:
                 method = f"{two_stage.method} (flat file, {dtype}; index on disk)"
                 builds.append(replace(two_stage, method=method, options={**options, "on_disk": True}))
     builds += built_in_builds(BACKEND, tuple(m.strip() for m in args.methods.split(";")))
+    if args.cold_bookkeeping:  # every option alike: the built-ins carry the same id tracker
+        cold = {"id_tracker_memory": "cold", "payload_memory": "cold"}
+        builds = [replace(b, options={**b.options, **cold}) for b in builds]
     wanted = [s.strip() for s in args.settings.split(";")]
     kept = []
     for build in builds:
@@ -169,6 +173,11 @@ def main() -> None:
     parser.add_argument(
         "--originals-file", default="float16,float32", help="also the originals in a flat file of these dtypes"
     )
+    parser.add_argument(
+        "--cold-bookkeeping",
+        action="store_true",
+        help="every build keeps its id tracker and payloads memory-mapped (Memory.Cold) instead of on the heap",
+    )
     parser.add_argument("--depths", default="100")
     parser.add_argument("--query-k", default="128")
     parser.add_argument("--queries", type=int, default=500)
@@ -190,7 +199,13 @@ def main() -> None:
     builds = option_builds(args)
     database, queries = data(args)
     truth = Truth.of(queries, database)
-    report.update(data=args.data, n=len(database), queries=args.queries, empty_engine_bytes=empty)
+    report.update(
+        data=args.data,
+        n=len(database),
+        queries=args.queries,
+        empty_engine_bytes=empty,
+        cold_bookkeeping=args.cold_bookkeeping,
+    )
     if not report.get("disk") and args.input.is_file():  # the tiled input: a large file on the data's disk
         report["disk"] = [random_read_rate(args.input, 3.0, threads) for threads in (1, 4)]
     for build in builds:

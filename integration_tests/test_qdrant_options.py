@@ -115,3 +115,47 @@ def test_a_shard_of_few_entry_codes_gets_its_sparse_index(qdrant, model, codes, 
         assert ("ImmutableRam" in kinds) is indexed, kinds
     finally:
         adapter.drop()
+
+
+@pytest.mark.parametrize("kind", ["codes", "binary 1-bit, 8-bit query"])
+def test_cold_bookkeeping_maps_the_id_tracker_and_answers_the_same(qdrant, model, codes, vectors, kind):
+    """`id_tracker_memory="cold"` writes the optimized segment's id tracker as memory-mapped files
+    (`id_tracker.i2e`) where the default keeps `id_tracker.mappings` on the heap. The codes' answers
+    are the same; an HNSW graph is built in parallel, so the binary option's differ by its build: the
+    same recall within 0.05."""
+    from saevdb.adapters import ModelInfo
+
+    answers, files = {}, {}
+    for placement in (None, "cold"):
+        name = f"bookkeeping_{kind[:5]}_{placement}"
+        options = {"id_tracker_memory": placement, "payload_memory": placement}
+        if kind == "codes":
+            adapter = qdrant.sparse_adapter(ModelInfo.of(model), name, datatype="float16", **options)
+            rows = np.flatnonzero(np.diff(codes.indptr) > 0)
+            adapter.recreate()
+            adapter.upsert(rows, codes[rows])
+            queries = codes[rows[:20]]
+        else:
+            adapter = qdrant.dense_adapter(
+                vectors.shape[1], name, quantization="binary-1bit-query8", indexing_threshold_kb=64, **options
+            )
+            adapter.recreate()
+            adapter.upsert(np.arange(len(vectors)), vectors)
+            queries = vectors[:20] + 0.05
+        adapter.optimize()
+        answers[placement] = adapter.search(queries, 10, **({} if kind == "codes" else {"rescore": True}))[0]
+        files[placement] = {p.name for p in (qdrant.path / name / "segments").rglob("id_tracker.*")}
+        adapter.drop()
+    assert "id_tracker.mappings" in files[None] and "id_tracker.i2e" not in files[None]
+    assert "id_tracker.i2e" in files["cold"] and "id_tracker.mappings" not in files["cold"]
+    if kind == "codes":
+        np.testing.assert_array_equal(answers[None], answers["cold"])
+    else:
+        truth = Truth.of(queries, vectors)
+        assert abs(truth.recall_at_10(answers[None]) - truth.recall_at_10(answers["cold"])) <= 0.05
+
+
+def test_unknown_placement_refused_before_anything_is_created(qdrant, vectors):
+    with pytest.raises(ValueError, match="id_tracker_memory='warm'"):
+        qdrant.dense_adapter(vectors.shape[1], "warm", id_tracker_memory="warm")
+    assert not (qdrant.path / "warm").exists()

@@ -37,6 +37,7 @@ from saevdb.adapters.qdrant.constants import (
     SPARSE_INDEXING_THRESHOLD_KB,
     VECTOR_NAME,
 )
+from saevdb.adapters.qdrant.placement import placements
 
 DATATYPES = {
     "float32": edge.VectorStorageDatatype.Float32,
@@ -65,6 +66,9 @@ class QdrantEdgeAdapter:
             (`saevdb.adapters.originals.OriginalsFile` of this dtype, "float32" or "float16") instead
             of a dense vector in it: the shard holds the codes alone, the second stage reads the
             codes' top `rescore_depth` rows from the file, in the process that holds the shard.
+        id_tracker_memory, payload_memory: where the shard keeps its point-id tracker and payloads,
+            "pinned", "cached" or "cold" (`saevdb.adapters.qdrant.placement`); None keeps Qdrant's
+            default (the id tracker on the heap).
     """
 
     def __init__(
@@ -76,7 +80,10 @@ class QdrantEdgeAdapter:
         originals: bool = False,
         indexing_threshold_kb: int | None = SPARSE_INDEXING_THRESHOLD_KB,
         originals_file: str | None = None,
+        id_tracker_memory: str | None = None,
+        payload_memory: str | None = None,
     ) -> None:
+        self._placements = placements(id_tracker_memory, payload_memory)
         if originals_file is not None and not originals:
             raise ValueError("originals_file names where the originals are kept: it needs originals=True")
         self.model, self.path = model, Path(path)
@@ -97,12 +104,17 @@ class QdrantEdgeAdapter:
         params = edge.EdgeSparseVectorParams(on_disk=self.on_disk, datatype=DATATYPES[self.datatype])
         optimizers = edge.EdgeOptimizersConfig(indexing_threshold=self.indexing_threshold_kb)
         if not self.originals or self._file is not None:
-            return edge.EdgeConfig(sparse_vectors={VECTOR_NAME: params}, optimizers=optimizers)
+            return edge.EdgeConfig(sparse_vectors={VECTOR_NAME: params}, optimizers=optimizers, **self._placements)
         no_graph = edge.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
         dense = edge.EdgeVectorParams(
             size=self.model.d, distance=edge.Distance.Cosine, memory=edge.Memory.Cold, hnsw_config=no_graph
         )
-        return edge.EdgeConfig(vectors={DENSE_NAME: dense}, sparse_vectors={VECTOR_NAME: params}, optimizers=optimizers)
+        return edge.EdgeConfig(
+            vectors={DENSE_NAME: dense},
+            sparse_vectors={VECTOR_NAME: params},
+            optimizers=optimizers,
+            **self._placements,
+        )
 
     def exists(self) -> bool:
         return (self.path / MODEL_FILE).is_file()

@@ -14,6 +14,7 @@ import qdrant_edge as edge
 from saevdb.adapters.batches import check_dense_batch, pad_results
 from saevdb.adapters.launcher import allocated_bytes
 from saevdb.adapters.qdrant.constants import DENSE_NAME
+from saevdb.adapters.qdrant.placement import placements
 from saevdb.adapters.qdrant.quantization import quantization_config, search_params
 from saevdb.sae_core.validation import check_embeddings
 
@@ -33,6 +34,9 @@ class QdrantEdgeDenseAdapter:
         indexing_threshold_kb: segments of more vectors than this (in KB of vectors) get their graph
             and compressed vectors built by `optimize()`; smaller ones are scanned exactly, unquantized.
             None keeps Qdrant's default; small collections (tests) lower it to build them anyway.
+        id_tracker_memory, payload_memory: where the shard keeps its point-id tracker and payloads,
+            "pinned", "cached" or "cold" (`saevdb.adapters.qdrant.placement`); None keeps Qdrant's
+            default (the id tracker on the heap).
     """
 
     def __init__(
@@ -43,7 +47,10 @@ class QdrantEdgeDenseAdapter:
         ef_construct: int = 100,
         quantization: str | None = None,
         indexing_threshold_kb: int | None = None,
+        id_tracker_memory: str | None = None,
+        payload_memory: str | None = None,
     ) -> None:
+        self._placements = placements(id_tracker_memory, payload_memory)
         quantization_config(quantization)  # refuse an unknown name before anything is created
         self.d, self.path, self.m, self.ef_construct = d, Path(path), m, ef_construct
         self.quantization, self.indexing_threshold_kb = quantization, indexing_threshold_kb
@@ -65,7 +72,9 @@ class QdrantEdgeDenseAdapter:
             quantization_config=quantized,
             memory=None if quantized is None else edge.Memory.Cold,
         )
-        return edge.EdgeConfig(vectors={DENSE_NAME: params}, hnsw_config=hnsw, optimizers=optimizers)
+        return edge.EdgeConfig(
+            vectors={DENSE_NAME: params}, hnsw_config=hnsw, optimizers=optimizers, **self._placements
+        )
 
     def recreate(self) -> None:
         self.drop()
