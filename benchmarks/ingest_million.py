@@ -24,9 +24,10 @@ from saevdb.adapters import DEFAULT_ENGINES
 from saevdb.sae_core.data import load_wordnet
 
 
-def tiled_input(path: Path, rows: int, block: int = 100_000) -> None:
-    """Write `rows` noisy copies of WordNet rows to `path` (float16), a block at a time."""
-    source = np.asarray(load_wordnet(), dtype=np.float32)
+def tiled_input(path: Path, rows: int, block: int = 100_000, source: np.ndarray | None = None) -> None:
+    """Write `rows` noisy copies (σ 0.01 per coordinate) of the rows of `source` [m, d] (default:
+    WordNet–MiniLM), row i a copy of row i mod m, to `path` (float16), a block at a time."""
+    source = np.asarray(load_wordnet() if source is None else source, dtype=np.float32)
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(rows, source.shape[1]))
     rng = np.random.default_rng(0)
     for lo in range(0, rows, block):

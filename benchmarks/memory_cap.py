@@ -7,7 +7,8 @@ the cap swept down to the OOM kill (`saevdb.compare.capped`).
 Database (`--data tiled-wordnet`): the first n rows of the tiled WordNet set of `ingest_million.py`
 (noisy copies of WordNet rows: every row has near-copies, which inflates recall); queries: WordNet
 rows with fresh noise, as in `query_cost.py`. Another set (`--data glove`, a .npy): seeded rows held
-out as queries, the first n others as database. Options: each model's codes with the originals on
+out as queries, the first n others as database; with `--tile`, n noisy copies of the others (as the
+tiled WordNet set, but no query has a copy in the database). Options: each model's codes with the originals on
 disk in the same Qdrant Edge shard (two-stage search), the same codes with the originals in a flat file beside the shard
 (`--originals-file`, read by the engine's process for the second stage; with `--index-on-disk` also
 with the codes' index memory-mapped, `on_disk=True`), and the built-ins named
@@ -84,8 +85,9 @@ def option_builds(args) -> list[Build]:
     return kept
 
 
-def data(args) -> tuple[np.ndarray, np.ndarray]:
-    """(database [n, d], queries [q, d]) float32. The tiled WordNet set: its first n rows, and WordNet
+def data(args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(database [n, d], queries [q, d], training rows [m, d]) float32: what `--train` fits on is the
+    database, or with `--tile` the rows it copies (never a query). The tiled WordNet set: its first n rows, and WordNet
     rows with fresh noise as queries. Another set (built-in name or .npy): `--queries` seeded rows
     held out as queries, the first n of the others as database."""
     if args.data == "tiled-wordnet":
@@ -96,12 +98,38 @@ def data(args) -> tuple[np.ndarray, np.ndarray]:
         source = np.asarray(load_wordnet(), dtype=np.float32)
         rng = np.random.default_rng(1)
         picks = rng.choice(len(source), args.queries, replace=False)
-        return database, source[picks] + rng.normal(0, 0.01, (args.queries, source.shape[1])).astype(np.float32)
+        queries = source[picks] + rng.normal(0, 0.01, (args.queries, source.shape[1])).astype(np.float32)
+        return database, queries, database
     x = load_embeddings(args.data)
     held = np.zeros(len(x), dtype=bool)
     held[np.random.default_rng(1).choice(len(x), args.queries, replace=False)] = True
-    rest = np.flatnonzero(~held)[: args.n]
-    return np.asarray(x[rest], dtype=np.float32), np.asarray(x[np.flatnonzero(held)], dtype=np.float32)
+    queries = np.asarray(x[np.flatnonzero(held)], dtype=np.float32)
+    if not args.tile:
+        database = np.asarray(x[np.flatnonzero(~held)[: args.n]], dtype=np.float32)
+        return database, queries, database
+    rest = np.asarray(x[np.flatnonzero(~held)], dtype=np.float32)
+    path = args.folder / f"{Path(args.data).stem}_tiled_{args.n}.npy"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tiled_input(path, args.n, source=rest)
+    return np.asarray(np.load(path, mmap_mode="r"), dtype=np.float32), queries, rest
+
+
+def train_models(args, rows: np.ndarray) -> None:
+    """`--train H,K` (repeatable): a model of that shape fitted on `rows` (`TrainConfig` defaults, as
+    `compare` trains), saved once under `--folder/models/` and added to `--model`."""
+    from saevdb.sae_core.config import SAEConfig
+    from saevdb.sae_core.model_files import save_model
+    from saevdb.sae_core.train import TrainConfig, build_and_fit
+
+    for shape in args.train:
+        h, k = (int(part) for part in shape.split(","))
+        path = args.folder / "models" / f"{Path(args.data).stem}_h{h}_k{k}"
+        if not path.is_dir():
+            logging.info("training h=%d k=%d on %d rows", h, k, len(rows))
+            model, _ = build_and_fit(rows, SAEConfig(d=rows.shape[1], h=h, k=k), TrainConfig())
+            save_model(model, path)
+        args.model.append(path)
 
 
 def sweep(build: Build, folder: Path, d: int, empty: int, queries, truth, args, log: list[dict], save) -> None:
@@ -162,8 +190,10 @@ def sweep(build: Build, folder: Path, d: int, empty: int, queries, truth, args, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, action="append", default=[], help="a codes model (repeatable)")
+    parser.add_argument("--train", action="append", default=[], help="H,K: also a model of that shape, fitted")
     parser.add_argument("--data", default="tiled-wordnet", help="tiled-wordnet, a built-in set or a .npy")
     parser.add_argument("--n", type=int, default=250_000)
+    parser.add_argument("--tile", action="store_true", help="with --data SET: n noisy copies of its rows")
     parser.add_argument("--input", type=Path, default=Path("runs/wordnet_tiled_1m.npy"))
     parser.add_argument("--folder", type=Path, default=Path("runs/memcap"))
     parser.add_argument("--methods", default="binary 1-bit, 8-bit query;TurboQuant 2-bit;scalar int8")
@@ -196,8 +226,9 @@ def main() -> None:
     caps = None if args.caps is None else [int(float(c) * MB) for c in args.caps.split(",")]
     if caps:
         check_caps(caps, empty, BACKEND)
+    database, queries, rows = data(args)
+    train_models(args, rows)
     builds = option_builds(args)
-    database, queries = data(args)
     truth = Truth.of(queries, database)
     report.update(
         data=args.data,
@@ -205,6 +236,7 @@ def main() -> None:
         queries=args.queries,
         empty_engine_bytes=empty,
         cold_bookkeeping=args.cold_bookkeeping,
+        tiled=args.tile,
     )
     if not report.get("disk") and args.input.is_file():  # the tiled input: a large file on the data's disk
         report["disk"] = [random_read_rate(args.input, 3.0, threads) for threads in (1, 4)]
