@@ -181,13 +181,14 @@ def cap_sections() -> list[tuple[str, str, str]]:
             or "not measured"
         )
         text, _ = target(report)
-        trimmed = ", freed heap returned once loaded (`--trim`)" if any(r.get("trim") for r in report["rows"]) else ""
+        trim = any(r.get("trim") for r in report["rows"])
+        qualifiers = ", freed heap returned once loaded (`--trim`)" if trim else ""
         if report.get("data", "tiled-wordnet") != "tiled-wordnet":
-            trimmed = f" of {report['data']}{' (tiled: `--tile`)' if report.get('tiled') else ''}{trimmed}"
+            qualifiers = f" of {report['data']}{' (tiled: `--tile`)' if report.get('tiled') else ''}{qualifiers}"
         if report.get("cold_bookkeeping"):
-            trimmed += ", every option's id tracker and payloads memory-mapped (`--cold-bookkeeping`)"
+            qualifiers += ", every option's id tracker and payloads memory-mapped (`--cold-bookkeeping`)"
         parts.append(
-            f"### {report['n']:,} rows{trimmed} (`results/{name}`)\n\n"
+            f"### {report['n']:,} rows{qualifiers} (`results/{name}`)\n\n"
             f"Empty engine: {report['empty_engine_bytes'] / MB:.0f} MB "
             f"resident; random 4 KiB direct reads of the input file: {disk}.\n\n{cap_table(report)}\n\n"
             f"The bar (recall@10 ≥ {BAR['recall']}, ≥ {BAR['qps']:.0f} QPS on one client at that cap, ≤ "
