@@ -13,10 +13,12 @@ RUNS = (
     "memory_cap_wordnet_250k.json",
     "memory_cap_wordnet_1m.json",
     "memory_cap_wordnet_1m_trim.json",
+    "memory_cap_wordnet_250k_cold.json",
     "memory_cap_wordnet_1m_cold.json",
     "memory_cap_wordnet_mpnet_1m_cold.json",
 )
-SLOPE = RUNS[:2]  # the two sizes served as shipped (no trim)
+# The pairs of sizes served with the same settings: as shipped (no trim), and with cold bookkeeping and trim.
+SLOPES = (RUNS[:2], ("memory_cap_wordnet_250k_cold.json", "memory_cap_wordnet_1m_cold.json"))
 BAR = {"recall": 0.95, "qps": 100.0, "originals": 100}
 
 
@@ -194,13 +196,15 @@ def cap_sections() -> list[tuple[str, str, str]]:
             f"The bar (recall@10 ≥ {BAR['recall']}, ≥ {BAR['qps']:.0f} QPS on one client at that cap, ≤ "
             f"{BAR['originals']} originals read per query):\n\n{text}"
         )
-    pair = [report for name, report in runs if name in SLOPE]
-    if len(pair) == 2:
-        small, large = pair
-        parts.append(
-            f"### Per vector and fixed: the slope between the two sizes\n\n{slope_table(small, large)}\n\n"
-            f"What each engine holds once loaded, before any query:\n\n{anonymous_table(small, large)}"
-        )
+    named = dict(runs)
+    for pair in SLOPES:
+        if all(name in named for name in pair):
+            small, large = (named[name] for name in pair)
+            parts.append(
+                f"### Per vector and fixed: the slope from `{pair[0]}` to `{pair[1]}`\n\n"
+                f"{slope_table(small, large)}\n\n"
+                f"What each engine holds once loaded, before any query:\n\n{anonymous_table(small, large)}"
+            )
     how = (
         "`benchmarks/memory_cap.py`: Qdrant Edge in its child process, moved into a child memory cgroup once it "
         "serves on the empty folder, every file of the build evicted from the page cache, then the collection "
