@@ -187,8 +187,9 @@ def sweep(build: Build, folder: Path, d: int, empty: int, queries, truth, args, 
             failed = middle
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str) -> argparse.ArgumentParser:
+    """The options of a run over `option_builds`' builds of one data set (also `query_path.py`'s)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", type=Path, action="append", default=[], help="a codes model (repeatable)")
     parser.add_argument("--train", action="append", default=[], help="H,K: also a model of that shape, fitted")
     parser.add_argument("--data", default="tiled-wordnet", help="tiled-wordnet, a built-in set or a .npy")
@@ -217,6 +218,11 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds one cap's load and queries may take")
     parser.add_argument("--caps", default=None, help="fixed total caps in MB, comma-separated, instead of the sweep")
     parser.add_argument("--json", type=Path, required=True)
+    return parser
+
+
+def main() -> None:
+    parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
