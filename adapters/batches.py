@@ -150,8 +150,8 @@ def pad_results(hits: list[list[tuple[int, float]]], top_k: int) -> tuple[np.nda
     ids = np.full((len(hits), top_k), -1, dtype=np.int64)
     scores = np.full((len(hits), top_k), -np.inf, dtype=np.float32)
     for row, found in enumerate(hits):
-        for col, (point, score) in enumerate(found[:top_k]):
-            ids[row, col], scores[row, col] = point, score
+        if found := found[:top_k]:
+            ids[row, : len(found)], scores[row, : len(found)] = zip(*found, strict=True)
     return ids, scores
 
 

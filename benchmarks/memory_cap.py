@@ -218,13 +218,12 @@ def arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds one cap's load and queries may take")
     parser.add_argument("--caps", default=None, help="fixed total caps in MB, comma-separated, instead of the sweep")
     parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--plot", type=Path, default=None)
     return parser
 
 
 def main() -> None:
-    parser = arguments(__doc__.splitlines()[0])
-    parser.add_argument("--plot", type=Path, default=None)
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0]).parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     report = json.loads(args.json.read_text()) if args.json.is_file() else {"rows": [], "builds": {}}
     # A resumed run keeps the empty figure its caps were counted from, so its finished caps match.

@@ -17,8 +17,8 @@ one-client latency `measure_search` takes), mean and median ms over `--queries` 
 - `re-score`: the flat file's exact cosines of those D rows (`OriginalsFile.rescore`), alone;
 - `search`: the adapter's whole two-stage search, in this process (in-shard builds re-score inside
   the engine, from its `Memory.Cold` dense vector);
-- `served`: the setting's whole search as `memory_cap.py` times it: encode, proxy, search;
-- `round trip`: one `count()` through the proxy, the proxy's own cost.
+- `served`: the setting's whole search as `memory_cap.py` times it: encode, proxy, search; what it
+  adds to `search` is the proxy's (`proxy`, a difference of two timings).
 
 The built-ins get `search` and `served`. Printed: the table, and each saevdb setting's served QPS
 over the fastest served built-in's (`memory_cap.py` measures their recall; this script only times).
@@ -112,7 +112,7 @@ def sparse_parts(build: Build, adapter, queries: np.ndarray, depth: int, query_k
 
 
 def served(build: Build, folder: Path, d: int, queries: np.ndarray, rows: list[dict]) -> None:
-    """Add each setting's `served` time, and the proxy's `round trip`, to its row in `rows`."""
+    """Add each setting's `served` time to its row in `rows`."""
     with local_engine(BACKEND, folder) as engine:
         adapter = open_adapter(engine, build, d)
         adapter.count()
@@ -120,18 +120,18 @@ def served(build: Build, folder: Path, d: int, queries: np.ndarray, rows: list[d
             (row,) = [r for r in rows if r["method"] == build.method and r["setting"] == setting.label]
             search = setting.searcher(adapter, TOP_K)
             row["served"] = timed(lambda i, s=search: s(queries[i : i + 1]), queries)
-            row["round trip"] = timed(lambda i: adapter.count(), queries)
 
 
-PARTS = ("encode", "first stage", "re-score", "search", "round trip", "served")
+PARTS = ("encode", "first stage", "re-score", "search", "served")
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| option | setting | " + " | ".join(f"{p} ms" for p in PARTS) + " | served QPS |"]
-    lines.append("|---" * (len(PARTS) + 3) + "|")
+    lines = ["| option | setting | " + " | ".join(f"{p} ms" for p in PARTS) + " | proxy ms | served QPS |"]
+    lines.append("|---" * (len(PARTS) + 4) + "|")
     for r in rows:
         cells = [f"{r[p]['mean_ms']:.2f}" if p in r else "—" for p in PARTS]
-        lines.append(f"| {r['method']} | {r['setting']} | " + " | ".join(cells) + f" | {qps(r):,.0f} |")
+        proxy = r["served"]["mean_ms"] - r["search"]["mean_ms"]
+        lines.append(f"| {r['method']} | {r['setting']} | " + " | ".join(cells) + f" | {proxy:.2f} | {qps(r):,.0f} |")
     built_in = max((qps(r) for r in rows if "encode" not in r), default=None)
     if built_in:
         lines += ["", f"served QPS over the fastest built-in's ({built_in:,.0f}):"]

@@ -52,21 +52,31 @@ def default_query_k(config: SAEConfig, mode: str = "asymmetric_nonneg") -> int:
 
 
 def _sparsify(weights: np.ndarray, k: int, nonneg: bool) -> sp.csr_matrix:
-    """Keep the k largest |weights| (or largest positive ones) of each row of `[q, h]`."""
+    """Keep the k largest |weights| (or largest positive ones) of each row of `[q, h]`.
+
+    The CSR is assembled from its three arrays (k slots a row, then the zeros dropped) rather than
+    converted from coordinates: a query is encoded once per search, and the conversion's sorting
+    and duplicate summing cost more than the rest of the encoding for one row."""
     keyed = weights if nonneg else np.abs(weights)
-    idx = np.argpartition(-keyed, k - 1, axis=1)[:, :k]
+    idx = np.argpartition(keyed, -k, axis=1)[:, -k:]
+    idx.sort(axis=1)
     vals = np.take_along_axis(weights, idx, axis=1)
     if nonneg:
         vals = np.maximum(vals, 0)
-    rows = np.repeat(np.arange(weights.shape[0]), k)
-    out = sp.csr_matrix((vals.ravel(), (rows, idx.ravel())), shape=weights.shape)
+    indptr = np.arange(0, idx.size + 1, k)
+    out = sp.csr_matrix((vals.ravel(), idx.ravel(), indptr), shape=weights.shape)
     out.eliminate_zeros()
     return out
 
 
 def query_vectors(model: SparseAutoencoder, queries: np.ndarray, mode: str, k: int | None = None) -> sp.csr_matrix:
     """`[q, d]` dense queries → `[q, h]` sparse query weights for `mode` (see module docstring), with
-    k non-zeros per row; None means `default_query_k`."""
+    k non-zeros per row; None means `default_query_k`.
+
+    The asymmetric weights are `model.project_query`'s, `preprocess(q) · W_decᵀ`, with the product
+    taken by numpy on the decoder's CPU tensor (a view, not a copy): for the one-row queries of a
+    search, numpy's BLAS call is several times faster than torch's CPU matmul of the same shapes
+    (`benchmarks/query_path.py` times the encoding), and a search pays it once per query."""
     queries = check_embeddings(queries, model.config.d, name="queries")
     k = k or default_query_k(model.config, mode)
     if not 0 < k <= model.config.h:
@@ -76,5 +86,6 @@ def query_vectors(model: SparseAutoencoder, queries: np.ndarray, mode: str, k: i
     if mode not in QUERY_MODES:
         raise ValueError(f"query mode must be one of {QUERY_MODES}, got {mode!r}")
     with torch.no_grad():
-        projected = model.project_query(torch.from_numpy(np.asarray(queries, dtype=np.float32))).numpy()
+        unit = model.preprocess(torch.from_numpy(np.asarray(queries, dtype=np.float32))).numpy()
+        projected = unit @ model.decoder.detach().cpu().numpy().T
     return _sparsify(projected, k, nonneg=mode == "asymmetric_nonneg")

@@ -197,8 +197,9 @@ class QdrantEdgeAdapter:
         dense = check_rescore(rescore_queries, rescore_depth, self.originals, self.model.d, queries.shape[0], top_k)
         hits = []
         first_stage = top_k if dense is None or self._file is None else rescore_depth
-        for i, q in enumerate(queries):
-            codes = edge.Query.Nearest(edge.SparseVector(q.indices.tolist(), q.data.tolist()), using=VECTOR_NAME)
+        for i, (lo, hi) in enumerate(zip(queries.indptr[:-1].tolist(), queries.indptr[1:].tolist(), strict=True)):
+            weights = edge.SparseVector(queries.indices[lo:hi].tolist(), queries.data[lo:hi].tolist())
+            codes = edge.Query.Nearest(weights, using=VECTOR_NAME)
             if dense is None or self._file is not None:
                 request = edge.QueryRequest(limit=first_stage, query=codes, filter=filter)
             else:
