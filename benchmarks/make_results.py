@@ -20,6 +20,7 @@ from cluster_tables import cluster_sections
 from common_part_tables import common_part_sections
 from first_stage_tables import first_stage_sections
 from frontier_tables import cheapest_table, comparison_sections, load_result, markdown_table
+from path_tables import path_sections
 from peak_memory import peak_sections
 from query_tables import query_sections
 
@@ -255,6 +256,7 @@ def results_md() -> str:
             curve(),
         ),
         *cap_sections(),
+        *path_sections(),
         *common_part_sections(),
         *comparison_sections(),
         *query_sections(),

@@ -165,7 +165,10 @@ def main() -> None:
         adapter.close()
         served(build, folder, database.shape[1], queries, rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"n": len(database), "queries": len(queries), "rows": rows}, indent=1))
+    command = " ".join(sys.argv)
+    args.out.write_text(
+        json.dumps({"command": command, "n": len(database), "queries": len(queries), "rows": rows}, indent=1)
+    )
     print(table(rows))
 
 
