@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
+from threadpoolctl import ThreadpoolController
 
 from saevdb.sae_core.config import SAEConfig
 from saevdb.sae_core.encode import encode
@@ -28,6 +29,7 @@ from saevdb.sae_core.model import SparseAutoencoder
 from saevdb.sae_core.validation import check_embeddings
 
 QUERY_MODES = ("symmetric", "asymmetric", "asymmetric_nonneg")
+_BLAS = ThreadpoolController()
 
 
 def default_query_mode(signed_weights: bool, full_width: bool = True) -> str:
@@ -76,7 +78,10 @@ def query_vectors(model: SparseAutoencoder, queries: np.ndarray, mode: str, k: i
     The asymmetric weights are `model.project_query`'s, `preprocess(q) · W_decᵀ`, with the product
     taken by numpy on the decoder's CPU tensor (a view, not a copy): for the one-row queries of a
     search, numpy's BLAS call is several times faster than torch's CPU matmul of the same shapes
-    (`benchmarks/query_path.py` times the encoding), and a search pays it once per query."""
+    (`benchmarks/query_path.py` times the encoding), and a search pays it once per query. The BLAS
+    call runs on one thread: searches run concurrently from the caller's own threads, and a BLAS
+    pool per call under several of them oversubscribes the cores (one-row products fell several-fold
+    with 4 callers on 2 cores). The limit is the BLAS library's, process-wide while the call runs."""
     queries = check_embeddings(queries, model.config.d, name="queries")
     k = k or default_query_k(model.config, mode)
     if not 0 < k <= model.config.h:
@@ -87,5 +92,6 @@ def query_vectors(model: SparseAutoencoder, queries: np.ndarray, mode: str, k: i
         raise ValueError(f"query mode must be one of {QUERY_MODES}, got {mode!r}")
     with torch.no_grad():
         unit = model.preprocess(torch.from_numpy(np.asarray(queries, dtype=np.float32))).numpy()
-        projected = unit @ model.decoder.detach().cpu().numpy().T
+        with _BLAS.limit(limits=1, user_api="blas"):
+            projected = unit @ model.decoder.detach().cpu().numpy().T
     return _sparsify(projected, k, nonneg=mode == "asymmetric_nonneg")
