@@ -8,17 +8,16 @@ Database (`--data tiled-wordnet`): the first n rows of the tiled WordNet set of 
 (noisy copies of WordNet rows: every row has near-copies, which inflates recall); queries: WordNet
 rows with fresh noise, as in `query_cost.py`. Another set (`--data glove`, a .npy): seeded rows held
 out as queries, the first n others as database; with `--tile`, n noisy copies of the others (as the
-tiled WordNet set, but no query has a copy in the database). Options: each model's codes with the originals on
-disk in the same Qdrant Edge shard (two-stage search), the same codes with the originals in a flat file beside the shard
-(`--originals-file`, read by the engine's process for the second stage; with `--index-on-disk` also
-with the codes' index memory-mapped, `on_disk=True`), and the built-ins named
-by `--methods` (with `--cold-bookkeeping`, every build's id tracker and payloads `Memory.Cold`),
-only the settings `--settings` names (substrings of the labels). Each build is
-made once in its own folder under `--folder` and served by a fresh engine per cap. Per option the
-first run has no cap (the cgroup still counts what the engine charged); then the cap, counted as
-the whole engine (`empty` + what the cgroup may charge), falls as `FRACTIONS` of that first run's
-peak until every setting fails, and is bisected `--bisect` times between the lowest that served
-and the highest that did not.
+tiled WordNet set, but no query has a copy in the database). Options: each model's codes with the
+originals on disk in the same Qdrant Edge shard (two-stage search; not with `--flat-only`), the same
+codes with the originals in a flat file beside the shard (`--originals-file`, read by the engine's
+process for the second stage; `--index-on-disk`: also with the codes' index memory-mapped), and the
+built-ins named by `--methods` (`--cold-bookkeeping`: every build's id tracker and payloads cold),
+only the settings `--settings` names (substrings of the labels). Each build is made once in its own
+folder under `--folder` and served by a fresh engine per cap. Per option the first run has no cap
+(the cgroup still counts what the engine charged); then the cap, counted as the whole engine
+(`empty` + what the cgroup may charge), falls as `FRACTIONS` of that first run's peak until every
+setting fails, and is bisected `--bisect` times between the lowest that served and the highest that did not.
 
 The device's random 4 KiB read rate is measured in the same run (`disk_rate.py`), 1 and 4 readers.
 """
@@ -65,7 +64,7 @@ def option_builds(args) -> list[Build]:
         (two_stage,) = [
             b for b in saevdb_builds(model, query_ks, 0, depths, args.precision) if b.options.get("originals")
         ]
-        builds.append(two_stage)
+        builds += [] if args.flat_only else [two_stage]
         for dtype in filter(None, args.originals_file.split(",")):
             options = {**two_stage.options, "originals_file": dtype}
             builds.append(replace(two_stage, method=f"{two_stage.method} (flat file, {dtype})", options=options))
@@ -201,6 +200,7 @@ def arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--settings", default="two-stage;oversampling 2, rescore;oversampling 4, rescore")
     parser.add_argument("--precision", default="float16")
     parser.add_argument("--index-on-disk", action="store_true", help="also each flat-file build with on_disk=True")
+    parser.add_argument("--flat-only", action="store_true", help="no build with the originals in the shard")
     parser.add_argument(
         "--originals-file", default="float16,float32", help="also the originals in a flat file of these dtypes"
     )
