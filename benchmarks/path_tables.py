@@ -14,6 +14,10 @@ RUNS = (
         "query_path_wordnet_1m_before.json",
         "before the change: the query's `W_dec q̄` by torch's CPU matmul, its CSR converted from coordinates",
     ),
+    (
+        "query_path_wordnet_1m_after.json",
+        "after it: `W_dec q̄` by numpy's BLAS on one thread, the CSR built from its arrays; also h=16384 k=8",
+    ),
 )
 
 # (results file, what was run)
