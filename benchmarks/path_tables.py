@@ -26,6 +26,11 @@ WIDTH_RUNS = (
         "memory_cap_wordnet_1m_query_width.json",
         "the fit of h=4096 k=8 the capped runs used, the code before the encoding change (another day)",
     ),
+    (
+        "memory_cap_wordnet_1m_query_width_after.json",
+        "a refit of the same shape on the same rows (the earlier fit's files were gone), and h=16384 k=8 "
+        "fitted alike, after the encoding change",
+    ),
 )
 
 
