@@ -15,6 +15,7 @@ RUNS = (
     "memory_cap_wordnet_1m_trim.json",
     "memory_cap_wordnet_250k_cold.json",
     "memory_cap_wordnet_1m_cold.json",
+    "memory_cap_wordnet_1m_cold_kq16.json",
     "memory_cap_wordnet_mpnet_1m_cold.json",
 )
 # The pairs of sizes served with the same settings: as shipped (no trim), and with cold bookkeeping and trim.
@@ -22,6 +23,11 @@ SLOPES = (
     ("memory_cap_wordnet_250k.json", "memory_cap_wordnet_1m.json"),
     ("memory_cap_wordnet_250k_cold.json", "memory_cap_wordnet_1m_cold.json"),
 )
+# What else sets a run apart from the one before it in RUNS.
+NOTES = {
+    "memory_cap_wordnet_1m_cold_kq16.json": ", queries cut to 16 and 32 weights, after the query-encoding change "
+    "(`query_path.py`), a refit of the same model shape",
+}
 BAR = {"recall": 0.95, "qps": 100.0, "originals": 100}
 
 
@@ -192,6 +198,7 @@ def cap_sections() -> list[tuple[str, str, str]]:
             qualifiers = f" of {report['data']}{' (tiled: `--tile`)' if report.get('tiled') else ''}{qualifiers}"
         if report.get("cold_bookkeeping"):
             qualifiers += ", every option's id tracker and payloads memory-mapped (`--cold-bookkeeping`)"
+        qualifiers += NOTES.get(name, "")
         parts.append(
             f"### {report['n']:,} rows{qualifiers} (`results/{name}`)\n\n"
             f"Empty engine: {report['empty_engine_bytes'] / MB:.0f} MB "
