@@ -15,6 +15,7 @@ RUNS = (
     "memory_cap_wordnet_1m_trim.json",
     "memory_cap_wordnet_250k_cold.json",
     "memory_cap_wordnet_1m_cold.json",
+    "memory_cap_wordnet_250k_cold_kq16.json",
     "memory_cap_wordnet_1m_cold_kq16.json",
     "memory_cap_wordnet_mpnet_1m_cold.json",
 )
@@ -22,9 +23,12 @@ RUNS = (
 SLOPES = (
     ("memory_cap_wordnet_250k.json", "memory_cap_wordnet_1m.json"),
     ("memory_cap_wordnet_250k_cold.json", "memory_cap_wordnet_1m_cold.json"),
+    ("memory_cap_wordnet_250k_cold_kq16.json", "memory_cap_wordnet_1m_cold_kq16.json"),
 )
 # What else sets a run apart from the one before it in RUNS.
 NOTES = {
+    "memory_cap_wordnet_250k_cold_kq16.json": ", queries cut to 16 and 32 weights, after the query-encoding "
+    "change, refits of h=4096 and h=16384",
     "memory_cap_wordnet_1m_cold_kq16.json": ", queries cut to 16 and 32 weights, after the query-encoding change "
     "(`query_path.py`), a refit of the same model shape",
 }
