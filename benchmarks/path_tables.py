@@ -47,26 +47,45 @@ def _table(report: dict) -> str:
     return markdown_table(head, rows)
 
 
+PATH_HOW = (
+    "`benchmarks/query_path.py` (JSON copied here): the 1M tiled WordNet builds of the capped runs (cold "
+    "bookkeeping), no cap, every file in the page cache, one untimed pass first; mean ms per single query "
+    "(one client) over WordNet queries with fresh noise. `encode` is the client's `W_dec q̄` and its top "
+    "k_q, `first stage` the codes' top 100 from the engine's sparse index, `re-score` the flat file's "
+    "exact cosines of those 100 rows, `search` the whole two-stage search in one process (in-shard builds "
+    "re-score inside the engine, from its `Memory.Cold` dense vector), `served` the same search as the "
+    "capped runs time it, the engine in its own process behind a manager proxy; `proxy` is served minus "
+    "search. The last column is served QPS over the fastest built-in's in the same run (the target: 0.25). "
+    "Recall is the capped runs' (this script only times)."
+)
+WIDTH_HOW = (
+    "`benchmarks/memory_cap.py --caps 3000` over the 1M tiled WordNet builds (cold bookkeeping, `--trim`): "
+    "one cap of 3,000 MB, every file evicted before the load and everything fitting after it, so this is "
+    "QPS warm from the first pass on, not an OOM edge. Recall is inflated by the tiling (noisy copies). "
+    "The fifth column is one client's QPS over the fastest built-in's in the same run (the target: 0.25)."
+)
+
+
 def path_sections() -> list[tuple[str, str, str]]:
-    """One section: the runs present, each with its table."""
-    present = [(name, code) for name, code in RUNS if (RESULTS / name).is_file()]
+    """The two sections, each with a table per run present."""
+    return [
+        *_section("Where a two-stage query's time goes (Qdrant Edge, 1M rows)", PATH_HOW, RUNS, _table),
+        *_section("Recall and QPS by query width (Qdrant Edge, 1M rows, one cap)", WIDTH_HOW, WIDTH_RUNS, _width_table),
+    ]
+
+
+def _section(title: str, how: str, runs: tuple[tuple[str, str], ...], table) -> list[tuple[str, str, str]]:
+    """One section over the `(file, what)` runs present (none: no section), each run's table under its command."""
+    present = [(name, what) for name, what in runs if (RESULTS / name).is_file()]
     if not present:
         return []
-    how = (
-        "`benchmarks/query_path.py` (JSON copied here): the 1M tiled WordNet builds of the capped runs (cold "
-        "bookkeeping), no cap, every file in the page cache, one untimed pass first; mean ms per single query "
-        "(one client) over WordNet queries with fresh noise. `encode` is the client's `W_dec q̄` and its top "
-        "k_q, `first stage` the codes' top 100 from the engine's sparse index, `re-score` the flat file's "
-        "exact cosines of those 100 rows, `search` the whole two-stage search in one process (in-shard builds "
-        "re-score inside the engine, from its `Memory.Cold` dense vector), `served` the same search as the "
-        "capped runs time it, the engine in its own process behind a manager proxy; `proxy` is served minus "
-        "search. The last column is served QPS over the fastest built-in's in the same run (the target: 0.25). "
-        "Recall is the capped runs' (this script only times). Runs: "
-        + "; ".join(f"`{name}`, {code}" for name, code in present)
-        + "."
-    )
-    tables = "\n\n".join(f"`{name}` (`{(r := load_result(name))['command']}`):\n\n{_table(r)}" for name, _ in present)
-    return [("Where a two-stage query's time goes (Qdrant Edge, 1M rows)", how, tables), *_width_sections()]
+    how = f"{how} Runs: " + "; ".join(f"`{name}`, {what}" for name, what in present) + "."
+    tables = []
+    for name, _ in present:
+        report = load_result(name)
+        command = f" (`{report['command']}`)" if "command" in report else ""
+        tables.append(f"`{name}`{command}:\n\n{table(report)}")
+    return [(title, how, "\n\n".join(tables))]
 
 
 def _width_table(report: dict) -> str:
@@ -86,18 +105,3 @@ def _width_table(report: dict) -> str:
     ]
     head = ["option", "setting", "recall@10", "QPS 1 / 4 clients", "p50 ms", "over the built-in's", "KiB read / query"]
     return markdown_table(head, rows)
-
-
-def _width_sections() -> list[tuple[str, str, str]]:
-    present = [(name, what) for name, what in WIDTH_RUNS if (RESULTS / name).is_file()]
-    if not present:
-        return []
-    how = (
-        "`benchmarks/memory_cap.py --caps 3000` over the 1M tiled WordNet builds (cold bookkeeping, `--trim`): "
-        "one cap of 3,000 MB, every file evicted before the load and everything fitting after it, so this is "
-        "QPS warm from the first pass on, not an OOM edge. Recall is inflated by the tiling (noisy copies). "
-        "The fifth column is one client's QPS over the fastest built-in's in the same run (the target: 0.25). "
-        "Runs: " + "; ".join(f"`{name}`, {what}" for name, what in present) + "."
-    )
-    tables = "\n\n".join(f"`{name}`:\n\n{_width_table(load_result(name))}" for name, _ in present)
-    return [("Recall and QPS by query width (Qdrant Edge, 1M rows, one generous cap)", how, tables)]
