@@ -34,7 +34,8 @@ WIDTH_RUNS = (
 )
 
 
-def _table(report: dict) -> str:
+def path_table(report: dict) -> str:
+    """A `query_path.py` report as a table: each part's mean ms, the proxy's, served QPS and its ratio."""
     built_in = max((1000 / r["served"]["mean_ms"] for r in report["rows"] if "encode" not in r), default=None)
     rows = []
     for r in report["rows"]:
@@ -69,7 +70,7 @@ WIDTH_HOW = (
 def path_sections() -> list[tuple[str, str, str]]:
     """The two sections, each with a table per run present."""
     return [
-        *_section("Where a two-stage query's time goes (Qdrant Edge, 1M rows)", PATH_HOW, RUNS, _table),
+        *_section("Where a two-stage query's time goes (Qdrant Edge, 1M rows)", PATH_HOW, RUNS, path_table),
         *_section("Recall and QPS by query width (Qdrant Edge, 1M rows, one cap)", WIDTH_HOW, WIDTH_RUNS, _width_table),
     ]
 

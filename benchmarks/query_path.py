@@ -20,8 +20,9 @@ one-client latency `measure_search` takes), mean and median ms over `--queries` 
 - `served`: the setting's whole search as `memory_cap.py` times it: encode, proxy, search; what it
   adds to `search` is the proxy's (`proxy`, a difference of two timings).
 
-The built-ins get `search` and `served`. Printed: the table, and each saevdb setting's served QPS
-over the fastest served built-in's (`memory_cap.py` measures their recall; this script only times).
+The built-ins get `search` and `served`. Printed: RESULTS.md's table of the run (`path_tables.py`),
+with each saevdb setting's served QPS over the fastest served built-in's (`memory_cap.py` measures
+their recall; this script only times).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from memory_cap import BACKEND, arguments, data, option_builds, slug  # noqa: E402
+from path_tables import path_table  # noqa: E402
 
 from saevdb.adapters import local_engine  # noqa: E402
 from saevdb.adapters.base import ModelInfo  # noqa: E402
@@ -122,27 +124,6 @@ def served(build: Build, folder: Path, d: int, queries: np.ndarray, rows: list[d
             row["served"] = timed(lambda i, s=search: s(queries[i : i + 1]), queries)
 
 
-PARTS = ("encode", "first stage", "re-score", "search", "served")
-
-
-def table(rows: list[dict]) -> str:
-    lines = ["| option | setting | " + " | ".join(f"{p} ms" for p in PARTS) + " | proxy ms | served QPS |"]
-    lines.append("|---" * (len(PARTS) + 4) + "|")
-    for r in rows:
-        cells = [f"{r[p]['mean_ms']:.2f}" if p in r else "—" for p in PARTS]
-        proxy = r["served"]["mean_ms"] - r["search"]["mean_ms"]
-        lines.append(f"| {r['method']} | {r['setting']} | " + " | ".join(cells) + f" | {proxy:.2f} | {qps(r):,.0f} |")
-    built_in = max((qps(r) for r in rows if "encode" not in r), default=None)
-    if built_in:
-        lines += ["", f"served QPS over the fastest built-in's ({built_in:,.0f}):"]
-        lines += [f"- {r['method']}, {r['setting']}: {qps(r) / built_in:.2f}" for r in rows if "encode" in r]
-    return "\n".join(lines)
-
-
-def qps(row: dict) -> float:
-    return 1000 / row["served"]["mean_ms"]
-
-
 def main() -> None:
     parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="this script's JSON")
@@ -165,11 +146,9 @@ def main() -> None:
         adapter.close()
         served(build, folder, database.shape[1], queries, rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    command = " ".join(sys.argv)
-    args.out.write_text(
-        json.dumps({"command": command, "n": len(database), "queries": len(queries), "rows": rows}, indent=1)
-    )
-    print(table(rows))
+    result = {"command": " ".join(sys.argv), "n": len(database), "queries": len(queries), "rows": rows}
+    args.out.write_text(json.dumps(result, indent=1))
+    print(path_table(result))
 
 
 if __name__ == "__main__":

@@ -77,11 +77,11 @@ def query_vectors(model: SparseAutoencoder, queries: np.ndarray, mode: str, k: i
 
     The asymmetric weights are `model.project_query`'s, `preprocess(q) · W_decᵀ`, with the product
     taken by numpy on the decoder's CPU tensor (a view, not a copy): for the one-row queries of a
-    search, numpy's BLAS call is several times faster than torch's CPU matmul of the same shapes
+    search, numpy's BLAS call is faster than torch's CPU matmul of the same shapes
     (`benchmarks/query_path.py` times the encoding), and a search pays it once per query. The BLAS
     call runs on one thread: searches run concurrently from the caller's own threads, and a BLAS
-    pool per call under several of them oversubscribes the cores (one-row products fell several-fold
-    with 4 callers on 2 cores). The limit is the BLAS library's, process-wide while the call runs."""
+    pool per call under several of them oversubscribes the cores (`query_path.py` and the capped runs'
+    4-client QPS measure it). The limit is the BLAS library's, process-wide while the call runs."""
     queries = check_embeddings(queries, model.config.d, name="queries")
     k = k or default_query_k(model.config, mode)
     if not 0 < k <= model.config.h:
