@@ -37,6 +37,9 @@ class EngineSpec:
             collection it opened until reopened) or None (the local engine has no aliases).
         storage_variants: other sparse adapter options that change what is stored, worth measuring
             beside the precisions (benchmarks/engine_precision.py sweeps both).
+        originals_store: where `saevdb compare`'s two-stage build keeps the originals, when not as
+            a dense vector in the collection: (label, sparse adapter options), the label appended
+            to the build's name; ("", {}) keeps them in the collection.
         size_settle_s: seconds after a bulk load before the engine's store size is final (0: at once).
         quantizations: built-in dense quantizations the dense adapter takes (`quantization=`).
         options: "module:attribute" of the `DenseOption` grid `saevdb compare` sweeps (`options.py`).
@@ -61,6 +64,7 @@ class EngineSpec:
     score_rtol: float = 1e-5
     alias_switch: str | None = "live"
     storage_variants: tuple[dict[str, Any], ...] = ()
+    originals_store: tuple[str, dict[str, Any]] = ("", {})
     size_settle_s: float = 0.0
     quantizations: tuple[str, ...] = ()
     pruning: tuple[str, ...] = ()
@@ -82,6 +86,10 @@ ENGINES: dict[str, EngineSpec] = {
         precisions=("float32", "float16", "uint8"),
         alias_switch="reopen",
         storage_variants=({"on_disk": True},),  # the sparse index memory-mapped instead of in RAM
+        # A flat float16 file beside the shard: what the cost model prices, and in every capped run a
+        # smaller OOM edge than the originals inside the shard at the same recall and QPS
+        # (benchmarks/RESULTS.md, "Serving under a memory cap").
+        originals_store=("flat file, float16", {"originals_file": "float16"}),
         quantizations=(
             "scalar-int8",
             "binary-1bit",

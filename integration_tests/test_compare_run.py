@@ -30,6 +30,12 @@ REQUIRED = (
 )
 
 
+def two_stage_name(codes: str, backend: str) -> str:
+    """The two-stage build's name: "+ originals on disk", and where the engine keeps them."""
+    label = engine_spec(backend).originals_store[0]
+    return f"{codes} + originals on disk" + (f" ({label})" if label else "")
+
+
 def test_compare_writes_report_and_plot(tmp_path):
     for backend in BACKENDS:
         skip_unless_runnable(backend)
@@ -52,7 +58,7 @@ def test_compare_writes_report_and_plot(tmp_path):
         settings = {(r["method"], r["setting"]) for r in ok}
         codes = "saevdb codes h=256 k=8"
         assert {(codes, "engine order"), (codes, "client re-rank 100")} <= settings
-        assert (f"{codes} + originals on disk", "two-stage 50") in settings
+        assert (two_stage_name(codes, backend), "two-stage 50") in settings
         assert any(r["family"] == "built-in" for r in ok), rows
         assert all(r["reason"] for r in rows if r["status"] != "ok")
         two_stage = next(r for r in ok if r["setting"] == "two-stage 50")
@@ -161,7 +167,7 @@ def test_compare_for_a_recall_target_compares_the_advised_first_stage(tmp_path):
     result = json.loads(report.read_text())
     chosen = result["advice"]["chosen"]
     codes = f"saevdb codes h=64 k={chosen['k']} {chosen['value_dtype']}"
-    assert {r["method"] for r in result["rows"]} == {codes, f"{codes} + originals on disk"}
+    assert {r["method"] for r in result["rows"]} == {codes, two_stage_name(codes, "qdrant")}
     assert {r["setting"] for r in result["rows"]} == {"engine order", f"two-stage {chosen['depth']}"}
     assert all(r["status"] == "ok" for r in result["rows"]), result["rows"]
     assert "RAM" in result["advice"]["verdict"] and result["advice"]["engine"].startswith("qdrant-edge")

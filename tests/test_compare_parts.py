@@ -3,6 +3,7 @@ per-mapping memory readings of a real process, and the CLI's refusals."""
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import numpy as np
@@ -13,7 +14,9 @@ from saevdb.adapters.options import SearchSetting, rescore_sweep
 from saevdb.adapters.registry import ENGINES
 from saevdb.cli import main as saevdb
 from saevdb.compare.frontier import cheapest, on_frontier, summary
+from saevdb.compare.plan import saevdb_builds
 from saevdb.compare.provision import provisioned
+from saevdb.sae_core import SAEConfig, SparseAutoencoder
 
 
 def row(method, recall, ram, family="built-in", status="ok", **extra):
@@ -70,6 +73,22 @@ def test_rescore_sweep_and_originals_read():
     assert settings[2].params == {"hnsw_ef": 128, "oversampling": 4, "rescore": True}
     assert [s.originals_read(10) for s in settings] == [0, 20, 40]
     assert SearchSetting("x", rescore=False, originals_per_result=4).originals_read(10) == 0
+
+
+@pytest.mark.parametrize("backend", sorted(ENGINES))
+def test_the_two_stage_build_keeps_the_originals_where_the_engine_says(backend):
+    """Qdrant Edge's two-stage build keeps them in a flat float16 file (what its cost model prices);
+    an engine with no such store keeps them in the collection, under the plain name."""
+    label, store = ENGINES[backend].originals_store
+    model = SparseAutoencoder(SAEConfig(d=8, h=32, k=4))
+    codes, two_stage = saevdb_builds(model, (None,), 0, (50,), originals_store=(label, store))
+    assert codes.options == {} and two_stage.options == {"originals": True, **store}
+    suffix = f" ({label})" if label else ""
+    assert two_stage.method == f"saevdb codes h=32 k=4 + originals on disk{suffix}"
+    if backend == "qdrant":
+        edge = pytest.importorskip("saevdb.adapters.qdrant.edge", reason="needs the [qdrant] extra")
+        assert store == {"originals_file": "float16"}
+        assert set(store) <= set(inspect.signature(edge.QdrantEdgeAdapter).parameters)
 
 
 def test_every_engine_names_its_option_grid():

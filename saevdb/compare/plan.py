@@ -5,8 +5,10 @@ its search settings.
 saevdb's modes, on two builds:
     codes            the codes alone in the engine's sparse index: `engine order` (the engine's top
                      10) and `client re-rank R` (its top R re-ordered client-side by `q̄ · x̂/|x̂|`)
-    codes+originals  the same codes, plus the original vectors on disk with no graph:
-                     `two-stage D` (the codes' top D re-scored by exact cosine inside the engine)
+    codes+originals  the same codes, plus the original vectors on disk with no graph, where the
+                     engine's registry entry says (`originals_store`; Qdrant Edge: a flat float16
+                     file beside the shard): `two-stage D` (the codes' top D re-scored by exact
+                     cosine in the process that holds the collection)
 Each mode runs once per query width k_q (the non-zeros of the query's weights; a setting of the search,
 not of the build), labelled ", k_q W" when more than one width is swept: an engine's cost per query
 grows with the posting lists it reads, in some engines faster than linearly (see benchmarks/RESULTS.md).
@@ -60,12 +62,14 @@ def saevdb_builds(
     depths: tuple[int, ...],
     datatype: str = "float32",
     value_scale: float | None = None,
+    originals_store: tuple[str, dict[str, Any]] = ("", {}),
 ) -> list[Build]:
     """The codes-only build (engine order, client re-rank) and the two-stage build (one setting per
     depth) of one model, each mode at every query width of `query_ks` (None: all h weights), named by
     its shape ("saevdb codes h=4096 k=32"), with the codes' values stored as `datatype` in the
     engine's sparse index (named when not float32; uint8 needs the `value_scale` of
-    `SparseCollection`)."""
+    `SparseCollection`). The two-stage build takes `originals_store`'s adapter options, and its label
+    in its name ("... + originals on disk (flat file, float16)")."""
     from saevdb.collection import SparseCollection
 
     def searcher(query_k: int | None, **mode) -> Callable[[Any, int], Search]:
@@ -87,6 +91,7 @@ def saevdb_builds(
         name, options = f"{name} {datatype}", {"datatype": datatype}
     builds = [Build(name, "saevdb", "sparse", options, codes, model=model, value_scale=value_scale)]
     if depths:
+        label, store = originals_store
         stages = tuple(
             Setting(
                 f"two-stage {depth}{width(q)}", searcher(q, rescore=depth), True, lambda top_k, d=depth: max(d, top_k)
@@ -96,10 +101,10 @@ def saevdb_builds(
         )
         builds.append(
             Build(
-                f"{name} + originals on disk",
+                f"{name} + originals on disk" + (f" ({label})" if label else ""),
                 "saevdb",
                 "sparse",
-                {**options, "originals": True},
+                {**options, "originals": True, **store},
                 stages,
                 model=model,
                 value_scale=value_scale,

@@ -265,7 +265,13 @@ def compare(
             for m in models
             for datatype in offered
             for build in saevdb_builds(
-                m, config.query_ks, config.rerank, config.depths, datatype, scales.get((id(m), datatype))
+                m,
+                config.query_ks,
+                config.rerank,
+                config.depths,
+                datatype,
+                scales.get((id(m), datatype)),
+                engine_spec(backend).originals_store,
             )
         ]
         builds += built_in_builds(backend, config.methods)
