@@ -41,6 +41,7 @@ from ingest_million import tiled_input  # noqa: E402
 from saevdb.compare.build import build_collection  # noqa: E402
 from saevdb.compare.capped import MB, check_caps, empty_engine_bytes, serve_capped  # noqa: E402
 from saevdb.compare.plan import Build, built_in_builds, saevdb_builds  # noqa: E402
+from saevdb.compare.run import uint8_value_scale  # noqa: E402
 from saevdb.compare.truth import Truth  # noqa: E402
 from saevdb.sae_core.data import load_embeddings, load_wordnet  # noqa: E402
 from saevdb.sae_core.model_files import load_model  # noqa: E402
@@ -53,16 +54,17 @@ def slug(method: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", method.lower()).strip("_")
 
 
-def option_builds(args) -> list[Build]:
-    """The two-stage build of each model (codes at `--precision`) and the built-ins, with only the
-    settings `--settings` names."""
+def option_builds(args, database: np.ndarray) -> list[Build]:
+    """The two-stage build of each model (codes at `--precision`; uint8 at the one scale `compare`
+    fits on `database`'s first rows) and the built-ins, with only the settings `--settings` names."""
     builds = []
     query_ks = tuple(None if q == "full" else int(q) for q in args.query_k.split(","))
     depths = tuple(int(x) for x in args.depths.split(","))
     for path in args.model:
         model = load_model(path)
+        scale = uint8_value_scale(model, database) if args.precision == "uint8" else None
         (two_stage,) = [
-            b for b in saevdb_builds(model, query_ks, 0, depths, args.precision) if b.options.get("originals")
+            b for b in saevdb_builds(model, query_ks, 0, depths, args.precision, scale) if b.options.get("originals")
         ]
         builds += [] if args.flat_only else [two_stage]
         for dtype in filter(None, args.originals_file.split(",")):
@@ -201,9 +203,7 @@ def arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--precision", default="float16")
     parser.add_argument("--index-on-disk", action="store_true", help="also each flat-file build with on_disk=True")
     parser.add_argument("--flat-only", action="store_true", help="no build with the originals in the shard")
-    parser.add_argument(
-        "--originals-file", default="float16,float32", help="also the originals in a flat file of these dtypes"
-    )
+    parser.add_argument("--originals-file", default="float16,float32", help="also a flat originals file, dtypes")
     parser.add_argument(
         "--cold-bookkeeping",
         action="store_true",
@@ -233,7 +233,7 @@ def main() -> None:
         check_caps(caps, empty, BACKEND)
     database, queries, rows = data(args)
     train_models(args, rows)
-    builds = option_builds(args)
+    builds = option_builds(args, database)
     truth = Truth.of(queries, database)
     report.update(
         data=args.data,

@@ -133,7 +133,7 @@ def main() -> None:
     database, queries, _ = data(args)
     queries = queries[: args.queries]
     rows: list[dict] = []
-    for build in option_builds(args):
+    for build in option_builds(args, database):
         folder = args.folder / f"{Path(args.data).stem}_{args.n}" / slug(build.method)
         if build.method not in report["builds"]:
             ingest_s, optimize_s = build_collection(BACKEND, build, database, folder, 1000, False)

@@ -256,7 +256,7 @@ def compare(
         if not config.memory_cap_bytes
         else {"cap_bytes": config.memory_cap_bytes, "served": not uncapped, "reason": uncapped},
     }
-    scales = {(id(m), "uint8"): _uint8_scale(m, database) for m in models} if "uint8" in config.precisions else {}
+    scales = {(id(m), "uint8"): uint8_value_scale(m, database) for m in models} if "uint8" in config.precisions else {}
     for backend in config.backends:
         logger.info("comparing %s", backend)
         offered = [p for p in config.precisions if p in engine_spec(backend).precisions]
@@ -292,7 +292,7 @@ def _scored_originals(build: Build, setting, reading: ProcessMemory, n: int, d: 
     return build.kind == "dense" and not setting.rescore and reading.file_bytes.get("vectors", 0) >= full / 2
 
 
-def _uint8_scale(model: SparseAutoencoder, database: np.ndarray) -> float:
+def uint8_value_scale(model: SparseAutoencoder, database: np.ndarray) -> float:
     """The one scale a uint8 build stores every code at, fitted on the codes of the first rows."""
     from saevdb.sae_core.encode import encode
     from saevdb.sae_core.quantize import uint8_scale
