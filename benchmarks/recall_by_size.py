@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, required=True)
     args = parser.parse_args()
-    x = np.asarray(load_embeddings(args.data), dtype=np.float32)
+    x = np.array(load_embeddings(args.data), dtype=np.float32)
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     order, fit = nested(x, args.seed)
     config = SAEConfig(d=x.shape[1], h=args.hidden, k=args.k)

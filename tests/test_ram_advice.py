@@ -13,7 +13,7 @@ import pytest
 from saevdb.adapters.costs import CostModel, OptionCost
 from saevdb.adapters.registry import cost_model
 from saevdb.cli import main
-from saevdb.ram_advice import advise_ram
+from saevdb.ram_advice import _verdict_line, advise_ram
 from saevdb.sae_core.bootstrap import compare_families
 from saevdb.sae_core.first_stage import hits_at_10
 from saevdb.sae_core.quantized_recall import quantized_hits
@@ -119,6 +119,14 @@ def test_advice_prices_every_option_and_chooses_a_setting_that_reaches_the_targe
     row = next(r for r in report["options"] if r["option"] == report["chosen"]["option"])
     assert (row["recall_at_10"] >= 0.9) == report["chosen"]["reaches"] and model.config.k == 4
     assert report["interval"][0] <= report["ram_ratio"] <= report["interval"][1] or report["winner"] is None
+
+
+def test_a_family_reaching_nothing_is_said_in_words_not_as_an_infinite_interval():
+    hits = {"a": np.full(200, 8), "b": np.full(200, 10)}
+    verdict = compare_families(hits, {"a": 1.0, "b": 2.0}, ["a"], ["b"], 0.95)
+    line = _verdict_line(verdict, 0.95)
+    assert verdict.a_option is None and "inf" not in line
+    assert "the codes reach it in at most 2.5% of the draws" in line and "switch it on" in line
 
 
 def test_recall_is_measured_on_more_rows_than_each_shape_is_fitted_on(clusters):
