@@ -15,14 +15,12 @@ Of settings priced alike (one build, other query widths, depths or oversampling)
 and then the narrowest reaching the target is chosen: each re-scored candidate is a read of the
 originals, and each query weight a posting list walked. Full-width queries are left out by default:
 they walk most postings, too slow to serve (`benchmarks/query_cost.py`).
-Recall at a fixed depth or oversampling falls as the database grows, for the codes and the
-built-ins each at its own rate, so it is measured on up to `measure_rows` of the user's rows (the
-queries among them), while each shape is fitted on a smaller sample of them (`sample`): the fit
-needs few rows, the estimate of a first stage's top R needs the competitors a large collection has.
-Where the collection is larger still, the recall reported is an upper bound for every option.
-Each shape trains `advise`'s short schedule (5 epochs), so the codes' recall is understated: a model
-`saevdb train` makes (20 epochs) reaches the same recall from fewer candidates (RESULTS.md, "A first
-stage trained for its job"); the advice errs against the codes, never for them.
+Recall is that of a database the size of the sample, each shape fitted on it with `advise`'s short
+schedule (5 epochs). Two biases of opposite sign follow. A model `saevdb train` fits (20 epochs, the
+whole collection) reaches the same recall from fewer candidates (RESULTS.md, "A first stage trained
+for its job"), which the sample understates; but at a fixed depth or oversampling every option's
+recall falls as the collection grows, each at its own rate (`benchmarks/recall_by_size.py`), which
+the sample overstates. So the estimate can err either way: `saevdb compare` measures the collection.
 Below the sizes the cost model was measured at, the verdict is withheld: there the fixed parts,
 extrapolated from a line through two large sizes, would decide it.
 """
@@ -52,7 +50,6 @@ OVERSAMPLING = (0, 1, 2, 4, 8)
 KS = (4, 6, 8, 12, 16)
 WIDTHS = (32, 128, 512)
 DEPTHS = (25, 50, 100)
-MEASURE_ROWS = 200_000  # the database the recall is measured on: 10x the fit, a few minutes of scans
 _BELOW = (
     "{n:,} rows lie below the smallest size the cost model was measured at ({low:,}), where its"
     " fixed parts, never measured there, decide: no verdict — `saevdb compare` measures this size in the engine"
@@ -127,12 +124,10 @@ def advise_ram(
     train: TrainConfig | None = None,
     seed: int = 0,
     signed_weights: bool = False,
-    measure_rows: int = MEASURE_ROWS,
 ) -> tuple[dict, object]:
     """The report (see module docstring) and the chosen code setting's model — the cheapest reaching
     `recall`, else the one ranking best (`chosen["reaches"]` says which) — for a collection of `rows`
-    vectors (default: all of `x [n, d]`). Recall is measured on a seeded sample of up to
-    `measure_rows` rows of `x` (at least `sample`), each shape fitted on `sample − queries` of them."""
+    vectors (default: all of `x [n, d]`)."""
     x = check_embeddings(x, name="advice data")
     n = int(rows or len(x))
     if len(x) < MIN_ROWS:
@@ -142,9 +137,7 @@ def advise_ram(
     if not 0 < queries < min(sample, len(x)) // 2:
         raise ValueError(f"--queries {queries} must be below half the sample ({min(sample, len(x))} rows)")
     schedule = train or TrainConfig(epochs=5, seed=seed)
-    database, query_rows, spare = sample_split(x, max(sample, measure_rows), queries, seed)
-    fit = sample - queries
-    train_rows = spare if len(spare) <= fit else np.sort(np.random.default_rng(seed + 1).choice(spare, fit, False))
+    database, query_rows, train_rows = sample_split(x, sample, queries, seed)
     _, truth_scores = exact_topk(database[query_rows], database, TOP, exclude=query_rows)
     tenth = truth_scores[:, TOP - 1]
     ours, models = _codes_rows(
@@ -192,7 +185,6 @@ def advise_ram(
         "rows": n,
         "dim": int(x.shape[1]),
         "sample_rows": int(len(database)),
-        "train_rows": int(len(train_rows)),
         "queries": int(queries),
         "epochs": schedule.epochs,
         "options": table,

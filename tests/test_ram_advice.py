@@ -129,24 +129,6 @@ def test_a_family_reaching_nothing_is_said_in_words_not_as_an_infinite_interval(
     assert "the codes reach it in at most 2.5% of the draws" in line and "switch it on" in line
 
 
-def test_recall_is_measured_on_more_rows_than_each_shape_is_fitted_on(clusters):
-    """The fit takes `sample − queries` rows; the database measured on takes up to `measure_rows`."""
-    report, _ = advise_ram(
-        clusters,
-        cost_model("qdrant"),
-        0.9,
-        hiddens=(64,),
-        ks=(4,),
-        widths=(16,),
-        depths=(25,),
-        sample=1000,
-        queries=100,
-        train=TrainConfig(epochs=1, batch_size=256),
-        measure_rows=2800,
-    )
-    assert report["sample_rows"] == 2800 and report["train_rows"] == 900
-
-
 def test_cli_recall_mode_writes_the_verdict_and_repeats_it(clusters, tmp_path, capsys):
     np.save(tmp_path / "x.npy", clusters)
     base = (

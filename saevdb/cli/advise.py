@@ -7,7 +7,7 @@ import argparse
 
 from saevdb.adapters.registry import ENGINES, cost_model, engine_spec
 from saevdb.cli.common import DATA_HELP, add_memory_option, add_output_options
-from saevdb.ram_advice import KS, MEASURE_ROWS, advise_ram
+from saevdb.ram_advice import KS, advise_ram
 from saevdb.sae_core.advise import ADVISE_EPOCHS, advise
 from saevdb.sae_core.data import load_embeddings
 from saevdb.sae_core.train import TrainConfig
@@ -42,16 +42,7 @@ def add_parser(sub) -> None:
         "--hidden", type=int, nargs="+", metavar="H", help="latent widths to try (default 4096; --budget: 4096 16384)"
     )
     a.add_argument("--k", type=int, nargs="+", metavar="K", default=list(KS), help="with --recall: entries per code")
-    a.add_argument(
-        "--sample", type=int, default=20_000, help="rows sampled to fit each shape on (--budget: also measured on)"
-    )
-    a.add_argument(
-        "--measure-rows",
-        type=int,
-        default=MEASURE_ROWS,
-        metavar="N",
-        help="with --recall: rows sampled as the database the recall is measured on (the fit's among them)",
-    )
+    a.add_argument("--sample", type=int, default=20_000, help="rows sampled as the database measured on")
     a.add_argument("--queries", type=int, default=500, help="sampled rows held out of training as queries")
     a.add_argument(
         "--epochs", type=int, default=ADVISE_EPOCHS, help="epochs per candidate (a full `train` runs longer)"
@@ -116,7 +107,6 @@ def run_recall(args: argparse.Namespace, x) -> dict:
         train=TrainConfig(epochs=args.epochs, seed=args.seed, max_memory=args.max_memory),
         seed=args.seed,
         signed_weights=signed_weights(args.engine),
-        measure_rows=args.measure_rows,
     )
     print(format_ram_advice(report))
     chosen = report["chosen"]
@@ -133,9 +123,8 @@ def format_ram_advice(report: dict) -> str:
     """Per build the cheapest setting reaching the target (or its best recall), then the verdict."""
     mb = 1 << 20
     lines = [
-        f"recall on {report['sample_rows']:,} rows, {report['queries']} queries; each shape fitted on"
-        f" {report['train_rows']:,} rows, {report['epochs']} epochs; RAM for {report['rows']:,} rows of"
-        f" {report['dim']} dims in {report['engine']}"
+        f"{report['sample_rows']} of the rows measured, {report['queries']} queries, {report['epochs']} epochs per"
+        f" shape; RAM for {report['rows']:,} rows of {report['dim']} dims in {report['engine']}"
         f" ({report['cost_figure']}); built-ins by an exhaustive scan (no graph loss: their best case)",
         f"{'option':<62}{'recall@10':>10}{'RAM MB':>9}{'B/vector':>10}{'originals/query':>17}",
     ]
@@ -156,11 +145,6 @@ def format_ram_advice(report: dict) -> str:
         lines.append(
             f"note: {report['rows']:,} rows lie outside the sizes the cost model was measured at ({low:,}-{high:,}):"
             " its fixed parts, extrapolated, weigh most there"
-        )
-    if report["rows"] > report["sample_rows"]:
-        lines.append(
-            f"note: recall was measured on {report['sample_rows']:,} rows; on {report['rows']:,} every option's is"
-            " lower (`saevdb compare` measures that size in the engine)"
         )
     lines.append(f"recall@10 >= {report['recall_target']}: {report['verdict']}")
     return "\n".join(lines)
