@@ -210,9 +210,8 @@ def ram_sections() -> list[tuple[str, str, str]]:
     return [
         (
             "The first stage for a recall target, priced in the engine's RAM",
-            "`saevdb advise --recall 0.95` (`saevdb/ram_advice.py`): recall measured on a seeded sample of up "
-            "to 200,000 of the data's rows (`rows measured`), 500 of them as queries; h=4096 codes of k = 4, "
-            "6, 8, 12, 16 entries, each fitted on up to 19,500 of the other rows (5 epochs), uint8 and float16 values, "
+            "`saevdb advise --recall 0.95` (`saevdb/ram_advice.py`): on a 20,000-row sample, 500 of its rows "
+            "as queries, h=4096 codes of k = 4, 6, 8, 12, 16 entries (5 epochs each), uint8 and float16 values, "
             "first stage the query's k_q = 32, 128, 512 largest positive weights, its top R = 25, 50, 100 "
             "re-scored exactly from the originals; beside them every built-in Qdrant Edge quantization the "
             "cost model prices, by an exhaustive scan of the quantized vectors without and with rescoring at "
@@ -225,11 +224,20 @@ def ram_sections() -> list[tuple[str, str, str]]:
         ),
         (
             "Recall at a fixed depth as the database grows",
-            "`benchmarks/recall_by_size.py --data glove --sizes 20000,50000,100000,200000,399999` (GloVe 6B, "
-            "d=50): the shape `advise --recall 0.95` picked for GloVe at 20,000 rows (h=4096 k=12 uint8), fitted "
-            "as advise fits it (5 epochs, 19,500 rows), against the same 500 held-out queries in nested "
-            "databases; built-ins by an exhaustive scan. Why `advise --recall` measures on up to 200,000 rows.",
-            recall_by_size(),
+            "`benchmarks/recall_by_size.py` (offline, exact sparse search and exact re-score, built-ins by an "
+            "exhaustive scan): one model against the same 500 queries in nested databases, so each size only "
+            "adds competitors. The estimate `advise --recall` makes on its 20,000-row sample is the first "
+            "column. GloVe 6B (d=50): the shape advise picked for it (h=4096 k=12 uint8), fitted as advise fits "
+            "it (5 epochs on 19,500 rows; `--data glove --sizes 20000,50000,100000,200000,399999`).",
+            recall_by_size("recall_by_size_glove.json"),
+        ),
+        (
+            "Recall at a fixed depth as the database grows: a model `saevdb train` made",
+            "WordNet–MiniLM (d=384): `runs/os23/models/h4096_k8` (`saevdb train --data wordnet --hidden 4096 "
+            "--k 8 --train-rows 100000`, 20 epochs), its held-out rows as the queries (`--model "
+            "runs/os23/models/h4096_k8 --data wordnet --value-dtype float16 --query-k 16,128,512 --sizes "
+            "20000,50000,117659`), the database every row of the set.",
+            recall_by_size("recall_by_size_wordnet_trained.json"),
         ),
         (
             "The cost model against the caps it came from",
