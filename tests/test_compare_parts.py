@@ -77,7 +77,7 @@ def test_rescore_sweep_and_originals_read():
 
 @pytest.mark.parametrize("backend", sorted(ENGINES))
 def test_the_two_stage_build_keeps_the_originals_where_the_engine_says(backend):
-    """Qdrant Edge's two-stage build keeps them in a flat float16 file (what its cost model prices);
+    """Qdrant Edge's two-stage build keeps them in a flat float32 file beside the shard;
     an engine with no such store keeps them in the collection, under the plain name."""
     label, store = ENGINES[backend].originals_store
     model = SparseAutoencoder(SAEConfig(d=8, h=32, k=4))
@@ -87,7 +87,7 @@ def test_the_two_stage_build_keeps_the_originals_where_the_engine_says(backend):
     assert two_stage.method == f"saevdb codes h=32 k=4 + originals on disk{suffix}"
     if backend == "qdrant":
         edge = pytest.importorskip("saevdb.adapters.qdrant.edge", reason="needs the [qdrant] extra")
-        assert store == {"originals_file": "float16"}
+        assert store == {"originals_file": "float32"}
         assert set(store) <= set(inspect.signature(edge.QdrantEdgeAdapter).parameters)
 
 

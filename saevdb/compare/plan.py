@@ -6,7 +6,7 @@ saevdb's modes, on two builds:
     codes            the codes alone in the engine's sparse index: `engine order` (the engine's top
                      10) and `client re-rank R` (its top R re-ordered client-side by `q̄ · x̂/|x̂|`)
     codes+originals  the same codes, plus the original vectors on disk with no graph, where the
-                     engine's registry entry says (`originals_store`; Qdrant Edge: a flat float16
+                     engine's registry entry says (`originals_store`; Qdrant Edge: a flat float32
                      file beside the shard): `two-stage D` (the codes' top D re-scored by exact
                      cosine in the process that holds the collection)
 Each mode runs once per query width k_q (the non-zeros of the query's weights; a setting of the search,
@@ -69,7 +69,7 @@ def saevdb_builds(
     its shape ("saevdb codes h=4096 k=32"), with the codes' values stored as `datatype` in the
     engine's sparse index (named when not float32; uint8 needs the `value_scale` of
     `SparseCollection`). The two-stage build takes `originals_store`'s adapter options, and its label
-    in its name ("... + originals on disk (flat file, float16)")."""
+    in its name ("... + originals on disk (flat file, float32)")."""
     from saevdb.collection import SparseCollection
 
     def searcher(query_k: int | None, **mode) -> Callable[[Any, int], Search]:
