@@ -226,9 +226,9 @@ def ram_sections() -> list[tuple[str, str, str]]:
             "Recall at a fixed depth as the database grows",
             "`benchmarks/recall_by_size.py` (offline, exact sparse search and exact re-score, built-ins by an "
             "exhaustive scan): one model against the same 500 queries in nested databases, so each size only "
-            "adds competitors. The estimate `advise --recall` makes on its 20,000-row sample is the first "
-            "column. GloVe 6B (d=50): the shape advise picked for it (h=4096 k=12 uint8), fitted as advise fits "
-            "it (5 epochs on 19,500 rows; `--data glove --sizes 20000,50000,100000,200000,399999`).",
+            "adds competitors. GloVe 6B (d=50): the shape advise picked for it (h=4096 k=12 uint8), fitted as "
+            "advise fits it (5 epochs on 19,500 rows; `--data glove --sizes 20000,50000,100000,200000,399999`); "
+            "unlike advise's sample, whose rows the fit is made on, these databases are mostly rows it never saw.",
             recall_by_size("recall_by_size_glove.json"),
         ),
         (

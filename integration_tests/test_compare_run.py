@@ -30,10 +30,10 @@ REQUIRED = (
 )
 
 
-def two_stage_name(codes: str, backend: str) -> str:
-    """The two-stage build's name: "+ originals on disk", and where the engine keeps them."""
+def two_stage_names(codes: str, backend: str) -> set[str]:
+    """The two-stage builds' names: "+ originals on disk", and once more where the engine offers."""
     label = engine_spec(backend).originals_store[0]
-    return f"{codes} + originals on disk" + (f" ({label})" if label else "")
+    return {f"{codes} + originals on disk", *([f"{codes} + originals on disk ({label})"] if label else [])}
 
 
 def test_compare_writes_report_and_plot(tmp_path):
@@ -58,14 +58,16 @@ def test_compare_writes_report_and_plot(tmp_path):
         settings = {(r["method"], r["setting"]) for r in ok}
         codes = "saevdb codes h=256 k=8"
         assert {(codes, "engine order"), (codes, "client re-rank 100")} <= settings
-        assert (two_stage_name(codes, backend), "two-stage 50") in settings
+        assert {(name, "two-stage 50") for name in two_stage_names(codes, backend)} <= settings
         assert any(r["family"] == "built-in" for r in ok), rows
         assert all(r["reason"] for r in rows if r["status"] != "ok")
-        two_stage = next(r for r in ok if r["setting"] == "two-stage 50")
         engine_order = next(r for r in ok if r["method"] == codes and r["setting"] == "engine order")
-        # the exact best of the codes' top 50 holds every true neighbour the codes' top 10 held
-        assert two_stage["originals_read_per_query"] == 50
-        assert two_stage["recall_at_10"] >= engine_order["recall_at_10"] - 1e-9
+        stages = [r for r in ok if r["setting"] == "two-stage 50"]
+        for two_stage in stages:  # the exact best of the codes' top 50 holds every neighbour their top 10 held
+            assert two_stage["originals_read_per_query"] == 50
+            assert two_stage["recall_at_10"] >= engine_order["recall_at_10"] - 1e-9
+        # the originals in the collection or in a flat float32 file: the same exact re-score
+        assert max(r["recall_at_10"] for r in stages) - min(r["recall_at_10"] for r in stages) <= 0.01
         assert all(r["ram_bytes_per_vector"] >= 0 and r["disk_bytes_per_vector"] > 0 for r in ok)
         assert result["summary"][backend]["frontier"]
     assert plot.stat().st_size > 10_000
@@ -167,7 +169,7 @@ def test_compare_for_a_recall_target_compares_the_advised_first_stage(tmp_path):
     result = json.loads(report.read_text())
     chosen = result["advice"]["chosen"]
     codes = f"saevdb codes h=64 k={chosen['k']} {chosen['value_dtype']}"
-    assert {r["method"] for r in result["rows"]} == {codes, two_stage_name(codes, "qdrant")}
+    assert {r["method"] for r in result["rows"]} == {codes, *two_stage_names(codes, "qdrant")}
     assert {r["setting"] for r in result["rows"]} == {"engine order", f"two-stage {chosen['depth']}"}
     assert all(r["status"] == "ok" for r in result["rows"]), result["rows"]
     assert "RAM" in result["advice"]["verdict"] and result["advice"]["engine"].startswith("qdrant-edge")

@@ -76,15 +76,16 @@ def test_rescore_sweep_and_originals_read():
 
 
 @pytest.mark.parametrize("backend", sorted(ENGINES))
-def test_the_two_stage_build_keeps_the_originals_where_the_engine_says(backend):
-    """Qdrant Edge's two-stage build keeps them in a flat float32 file beside the shard;
-    an engine with no such store keeps them in the collection, under the plain name."""
+def test_the_two_stage_builds_keep_the_originals_where_the_engine_offers(backend):
+    """Every engine's two-stage build keeps them in the collection; Qdrant Edge's once more in a flat
+    float32 file beside the shard, a build of its own."""
     label, store = ENGINES[backend].originals_store
     model = SparseAutoencoder(SAEConfig(d=8, h=32, k=4))
-    codes, two_stage = saevdb_builds(model, (None,), 0, (50,), originals_store=(label, store))
-    assert codes.options == {} and two_stage.options == {"originals": True, **store}
-    suffix = f" ({label})" if label else ""
-    assert two_stage.method == f"saevdb codes h=32 k=4 + originals on disk{suffix}"
+    codes, *two_stage = saevdb_builds(model, (None,), 0, (50,), originals_store=(label, store))
+    names = {b.method: b.options for b in two_stage}
+    assert codes.options == {} and names.pop("saevdb codes h=32 k=4 + originals on disk") == {"originals": True}
+    flat = {f"saevdb codes h=32 k=4 + originals on disk ({label})": {"originals": True, **store}}
+    assert names == (flat if label else {})
     if backend == "qdrant":
         edge = pytest.importorskip("saevdb.adapters.qdrant.edge", reason="needs the [qdrant] extra")
         assert store == {"originals_file": "float32"}

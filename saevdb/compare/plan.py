@@ -5,10 +5,11 @@ its search settings.
 saevdb's modes, on two builds:
     codes            the codes alone in the engine's sparse index: `engine order` (the engine's top
                      10) and `client re-rank R` (its top R re-ordered client-side by `q̄ · x̂/|x̂|`)
-    codes+originals  the same codes, plus the original vectors on disk with no graph, where the
-                     engine's registry entry says (`originals_store`; Qdrant Edge: a flat float32
-                     file beside the shard): `two-stage D` (the codes' top D re-scored by exact
-                     cosine in the process that holds the collection)
+    codes+originals  the same codes, plus the original vectors on disk with no graph, in the
+                     collection and, a build of its own, where the engine's registry entry also
+                     offers (`originals_store`; Qdrant Edge: a flat float32 file beside the shard):
+                     `two-stage D` (the codes' top D re-scored by exact cosine in the process that
+                     holds the collection)
 Each mode runs once per query width k_q (the non-zeros of the query's weights; a setting of the search,
 not of the build), labelled ", k_q W" when more than one width is swept: an engine's cost per query
 grows with the posting lists it reads, in some engines faster than linearly (see benchmarks/RESULTS.md).
@@ -68,8 +69,9 @@ def saevdb_builds(
     depth) of one model, each mode at every query width of `query_ks` (None: all h weights), named by
     its shape ("saevdb codes h=4096 k=32"), with the codes' values stored as `datatype` in the
     engine's sparse index (named when not float32; uint8 needs the `value_scale` of
-    `SparseCollection`). The two-stage build takes `originals_store`'s adapter options, and its label
-    in its name ("... + originals on disk (flat file, float32)")."""
+    `SparseCollection`). The two-stage build keeps the originals in the collection and, where the
+    engine names another place (`originals_store`), once more there, its label in the name
+    ("... + originals on disk (flat file, float32)"): which is cheaper depends on n."""
     from saevdb.collection import SparseCollection
 
     def searcher(query_k: int | None, **mode) -> Callable[[Any, int], Search]:
@@ -99,17 +101,19 @@ def saevdb_builds(
             for depth in depths
             for q in query_ks
         )
-        builds.append(
+        places = [("", {})] + ([(f" ({label})", store)] if label else [])
+        builds += [
             Build(
-                f"{name} + originals on disk" + (f" ({label})" if label else ""),
+                f"{name} + originals on disk{suffix}",
                 "saevdb",
                 "sparse",
-                {**options, "originals": True, **store},
+                {**options, "originals": True, **extra},
                 stages,
                 model=model,
                 value_scale=value_scale,
             )
-        )
+            for suffix, extra in places
+        ]
     return builds
 
 
