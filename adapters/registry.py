@@ -37,9 +37,9 @@ class EngineSpec:
             collection it opened until reopened) or None (the local engine has no aliases).
         storage_variants: other sparse adapter options that change what is stored, worth measuring
             beside the precisions (benchmarks/engine_precision.py sweeps both).
-        originals_store: where `saevdb compare`'s two-stage build keeps the originals, when not as
-            a dense vector in the collection: (label, sparse adapter options), the label appended
-            to the build's name; ("", {}) keeps them in the collection.
+        originals_store: a second place `saevdb compare` keeps the originals for a two-stage
+            search, a build of its own beside the one holding them in the collection: (label,
+            sparse adapter options), the label appended to that build's name; ("", {}): none.
         size_settle_s: seconds after a bulk load before the engine's store size is final (0: at once).
         quantizations: built-in dense quantizations the dense adapter takes (`quantization=`).
         options: "module:attribute" of the `DenseOption` grid `saevdb compare` sweeps (`options.py`).

@@ -65,7 +65,7 @@ def saevdb_builds(
     value_scale: float | None = None,
     originals_store: tuple[str, dict[str, Any]] = ("", {}),
 ) -> list[Build]:
-    """The codes-only build (engine order, client re-rank) and the two-stage build (one setting per
+    """The codes-only build (engine order, client re-rank) and the two-stage builds (one setting per
     depth) of one model, each mode at every query width of `query_ks` (None: all h weights), named by
     its shape ("saevdb codes h=4096 k=32"), with the codes' values stored as `datatype` in the
     engine's sparse index (named when not float32; uint8 needs the `value_scale` of
