@@ -23,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from saevdb.cli.common import query_rows
 from saevdb.sae_core import SAEConfig
+from saevdb.sae_core.advise import ADVISE_EPOCHS
 from saevdb.sae_core.data import load_embeddings
 from saevdb.sae_core.first_stage import TOP, two_stage_hits
 from saevdb.sae_core.model_files import load_model
@@ -49,12 +51,13 @@ def nested(x: np.ndarray, seed: int, queries: np.ndarray | None = None) -> tuple
 def model_and_order(args, x: np.ndarray):
     """`(model, order, fit rows)`: `--model` and its held-out rows as the queries, or a fit as advise makes it."""
     if args.model is not None:
-        held = json.loads((args.model / "training.json").read_text())["held_out_rows"][:QUERIES]
-        order, _ = nested(x, args.seed, np.asarray(held))
+        held, _, _ = query_rows(args.model, args.data, len(x), QUERIES, args.seed)
+        order, _ = nested(x, args.seed, held)
         return load_model(args.model), order, None
     order, fit = nested(x, args.seed)
     config = SAEConfig(d=x.shape[1], h=args.hidden, k=args.k)
-    model, _ = build_and_fit(x[fit], config, TrainConfig(epochs=5, seed=args.seed), show_progress_bar=False)
+    schedule = TrainConfig(epochs=ADVISE_EPOCHS, seed=args.seed)
+    model, _ = build_and_fit(x[fit], config, schedule, show_progress_bar=False)
     return model, order, fit
 
 
@@ -92,7 +95,7 @@ def main() -> None:
                 rows.append({"rows": size, "option": option, "recall": h.mean() / TOP})
         print(json.dumps([r for r in rows if r["rows"] == size]), flush=True)
     shape = f"h={model.config.h} k={model.config.k} {args.value_dtype}"
-    fitted = str(args.model) if fit is None else f"{len(fit)} rows, 5 epochs"
+    fitted = str(args.model) if fit is None else f"{len(fit)} rows, {ADVISE_EPOCHS} epochs"
     report = {"data": args.data, "shape": shape, "model": fitted, "queries": QUERIES, "rows": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1, default=float))
